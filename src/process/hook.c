@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* PLACEHOLDER: replaced by its owner */
+typedef int plx_placeholder_hook_t;
