@@ -35,6 +35,14 @@ struct plx_config {
  */
 int plx_config_load(struct plx_config **out, struct plx_err *err);
 
+/*
+ * plx_config_load() with the candidates spelled out: env_path (the value
+ * of $PROXMOX_LXCRI_CONFIG, NULL or "" when unset), system_path,
+ * local_path.  Lets tests exercise the search without touching /etc.
+ */
+int plx_config_load_search(const char *env_path, const char *system_path, const char *local_path,
+			   struct plx_config **out, struct plx_err *err);
+
 /* Load a specific file (used by tests). */
 int plx_config_load_file(const char *path, struct plx_config **out, struct plx_err *err);
 

@@ -91,6 +91,13 @@ int plx_state_list_ids(int rootfd, char ***ids, struct plx_err *err);
 /* /proc/<pid>/stat field 22; 0 on failure (process gone). */
 uint64_t plx_proc_starttime(pid_t pid);
 
+/*
+ * Field 22 (starttime) of the text of a /proc/<pid>/stat file; 0 when
+ * malformed.  comm (field 2) may hold spaces and ')', so fields are
+ * counted from the last ')'.
+ */
+uint64_t plx_parse_proc_stat_starttime(const char *buf);
+
 /* True when st->pid is alive and is still the same process. */
 bool plx_state_pid_alive(const struct plx_state *st);
 
