@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "container_hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process/hook.h"
+#include "util/cleanup.h"
+
+/* user first: the others are owned by it and need its credentials */
+static const struct {
+	const char *name;
+	int flag;
+} ns_order[] = {
+	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+	{ "pid", CLONE_NEWPID },   { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+};
+
+static bool same_ns(pid_t pid, const char *name)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+
+	snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, name);
+	snprintf(b, sizeof(b), "/proc/self/ns/%s", name);
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+/* In a child: join pid's namespaces, then run the hooks (their paths were opened before). */
+static __attribute__((noreturn)) void enter_and_run(pid_t pid, const struct oci_hook_list *l, const char *kind,
+						    const char *state_json, int errfd)
+{
+	struct plx_err err = PLX_ERR_INIT;
+	int nsfd[ARRAY_SIZE(ns_order)];
+
+	/* open all first: after joining the mount namespace /proc/<pid> may be another procfs */
+	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
+		char p[64];
+		nsfd[i] = -1;
+		if (same_ns(pid, ns_order[i].name))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns_order[i].name);
+		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
+		if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i].flag) < 0) {
+			plx_err_sys(&err, errno, "%s hooks: join the %s namespace of %d", kind, ns_order[i].name, pid);
+			dprintf(errfd, "%s", plx_err_msg(&err));
+			_exit(1);
+		}
+	}
+	/* the pid namespace applies to children: plx_hooks_run forks each hook */
+	if (plx_hooks_run(l, kind, state_json, &err) < 0) {
+		dprintf(errfd, "%s", plx_err_msg(&err));
+		_exit(1);
+	}
+	_exit(0);
+}
+
+struct hook_fds {
+	size_t n;
+	int *fds;
+	char **paths;
+	struct oci_hook *v;
+};
+
+static void hook_fds_free(struct hook_fds *h)
+{
+	for (size_t i = 0; h->fds && i < h->n; i++)
+		if (h->fds[i] >= 0)
+			close(h->fds[i]);
+	for (size_t i = 0; h->paths && i < h->n; i++)
+		free(h->paths[i]);
+	free(h->paths);
+	free(h->fds);
+	free(h->v);
+}
+
+int plx_hooks_run_in_container(pid_t pid, const struct oci_hook_list *l, const char *kind,
+			       const char *state_json, struct plx_err *err)
+{
+	_cleanup_(hook_fds_free) struct hook_fds h = { .n = l->n };
+	int pipefd[2];
+
+	if (l->n == 0)
+		return 0;
+	/* resolve each path in our mount namespace; the hook runs from /proc/self/fd/N */
+	h.v = calloc(l->n, sizeof(*h.v));
+	h.fds = calloc(l->n, sizeof(*h.fds));
+	h.paths = calloc(l->n, sizeof(*h.paths));
+	if (!h.v || !h.fds || !h.paths)
+		return plx_err_set(err, ENOMEM, "%s hooks", kind);
+	for (size_t i = 0; i < l->n; i++)
+		h.fds[i] = -1;
+	for (size_t i = 0; i < l->n; i++) {
+		h.fds[i] = open(l->v[i].path, O_RDONLY); /* inherited: the hook is executed through it */
+		if (h.fds[i] < 0)
+			return plx_err_sys(err, errno, "%s hook #%zu (%s)", kind, i, l->v[i].path);
+		if (asprintf(&h.paths[i], "/proc/self/fd/%d", h.fds[i]) < 0)
+			return plx_err_set(err, ENOMEM, "%s hooks", kind);
+		h.v[i] = l->v[i];
+		h.v[i].path = h.paths[i];
+	}
+	struct oci_hook_list moved = { .v = h.v, .n = h.n };
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return plx_err_sys(err, errno, "pipe");
+	__do_close int rd = pipefd[0];
+	__do_close int wr = pipefd[1];
+	pid_t child = fork();
+	if (child < 0)
+		return plx_err_sys(err, errno, "fork for %s hooks", kind);
+	if (child == 0)
+		enter_and_run(pid, &moved, kind, state_json, wr);
+	plx_closep(&wr);
+
+	char msg[4096];
+	ssize_t n, got = 0;
+	while ((n = read(rd, msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 || (n < 0 && errno == EINTR))
+		got += n > 0 ? n : 0;
+	msg[got] = '\0';
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (got > 0)
+		return plx_err_set(err, EIO, "%s", msg);
+	return plx_err_set(err, EIO, "%s hooks: helper in the container's namespaces died (status %d)", kind,
+			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
