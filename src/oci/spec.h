@@ -25,6 +25,9 @@
 
 #include "util/error.h"
 
+/* GNU C predefines "linux" as 1; the spec calls its Linux section that. */
+#undef linux
+
 #define OCI_RUNTIME_SPEC_VERSION "1.2.0"
 
 struct oci_hook {
