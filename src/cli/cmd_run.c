@@ -1,3 +1,47 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PLACEHOLDER: replaced by its owner */
-typedef int plx_placeholder_cmd_run_t;
+/* proxmox-lxcri run [options] <container-id>: create, start and (unless detached) wait. */
+#include "cli/cli.h"
+#include "util/cleanup.h"
+
+static const struct plx_flag flags[] = {
+	PLX_FLAG_BUNDLE,
+	PLX_FLAG_CONSOLE_SOCKET,
+	{ "detach", "d", PLX_FLAG_BOOL, "detach from the container's process", NULL },
+	{ "keep", NULL, PLX_FLAG_BOOL, "do not delete the container after it exits", NULL },
+	PLX_FLAG_PID_FILE,
+	/* accepted for runc compatibility: we always reap what the container leaves behind */
+	{ "no-subreaper", NULL, PLX_FLAG_BOOL,
+	  "disable the use of the subreaper used to reap reparented processes", NULL },
+	PLX_FLAG_NO_PIVOT,
+	PLX_FLAG_NO_NEW_KEYRING,
+	PLX_FLAG_PRESERVE_FDS,
+};
+
+static int cmd_run(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
+{
+	__do_free char *bundle = NULL, *pid_file = NULL;
+	struct plx_create_opts o;
+	int ret, status = 0;
+
+	ret = plx_cli_create_opts(a, &o, &bundle, &pid_file, err);
+	if (ret < 0)
+		return ret;
+	ret = plx_container_run(rt, &o, plx_args_bool(a, "detach"), plx_args_bool(a, "keep"), &status, err);
+	if (ret < 0)
+		return ret;
+	/* the container program's status is ours, as with runc */
+	return status & 0xff;
+}
+
+const struct plx_cli_cmd plx_cmd_run = {
+	.name = "run",
+	.usage = "create and run a container",
+	.args_usage = PLX_CLI_CREATE_ARGS_USAGE,
+	.description = PLX_CLI_CREATE_DESCRIPTION("run"),
+	.flags = flags,
+	.n_flags = ARRAY_SIZE(flags),
+	.min_args = 1,
+	.max_args = 1,
+	.needs_runtime = true,
+	.run = cmd_run,
+};

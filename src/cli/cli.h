@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The commands of the proxmox-lxcri CLI and what they share. */
+#pragma once
+
+#include <stdbool.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "core/lifecycle.h"
+#include "util/error.h"
+
+#define PLX_PROGRAM "proxmox-lxcri"
+
+struct plx_cli_cmd {
+	const char *name;
+	const char *alias;       /* "h" for help, or NULL */
+	const char *usage;       /* one line, shown in the command list */
+	const char *args_usage;  /* text after the USAGE line's command name */
+	const char *description; /* NULL when none */
+	const struct plx_flag *flags;
+	size_t n_flags;
+	int min_args, max_args;  /* positional arguments; max -1 = any */
+	bool needs_runtime;      /* loads the runtime config and resolves --root */
+	/*
+	 * Returns the exit status (>= 0) or a negative code with err set.
+	 * rt is fully set up only when needs_runtime.
+	 */
+	int (*run)(struct plx_runtime *rt, const struct plx_args *args, struct plx_err *err);
+};
+
+extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_cmd_state, plx_cmd_list,
+	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help;
+
+/* The global options and the commands, in the order help lists them. */
+extern const struct plx_flag plx_global_flags[];
+extern const size_t plx_n_global_flags;
+extern const struct plx_cli_cmd *const plx_cli_commands[];
+extern const size_t plx_cli_n_commands;
+
+/* The command named name (or its alias), NULL when unknown. */
+const struct plx_cli_cmd *plx_cli_find(const char *name);
+
+/*
+ * The flags create and run share, as runc words them, and the options
+ * they fill: paths are made absolute here because runc resolves them
+ * against the caller's directory.  *bundle and *pid_file own those paths.
+ */
+#define PLX_FLAG_BUNDLE                                                                                 \
+	{ "bundle", "b", PLX_FLAG_STRING,                                                               \
+	  "path to the root of the bundle directory, defaults to the current directory", NULL }
+#define PLX_FLAG_CONSOLE_SOCKET                                                                         \
+	{ "console-socket", NULL, PLX_FLAG_STRING,                                                      \
+	  "path to an AF_UNIX socket which will receive a file descriptor referencing the master end "   \
+	  "of the console's pseudoterminal",                                                            \
+	  NULL }
+#define PLX_FLAG_PID_FILE                                                                               \
+	{ "pid-file", NULL, PLX_FLAG_STRING, "specify the file to write the process id to", NULL }
+#define PLX_FLAG_NO_PIVOT                                                                               \
+	{ "no-pivot", NULL, PLX_FLAG_BOOL,                                                              \
+	  "do not use pivot root to jail process inside rootfs.  This should be used whenever the "      \
+	  "rootfs is on top of a ramdisk",                                                              \
+	  NULL }
+#define PLX_FLAG_NO_NEW_KEYRING                                                                         \
+	{ "no-new-keyring", NULL, PLX_FLAG_BOOL,                                                        \
+	  "do not create a new session keyring for the container.  This will cause the container to "    \
+	  "inherit the calling processes session key",                                                  \
+	  NULL }
+#define PLX_FLAG_PRESERVE_FDS                                                                           \
+	{ "preserve-fds", NULL, PLX_FLAG_UINT,                                                          \
+	  "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)", "0" }
+
+int plx_cli_create_opts(const struct plx_args *a, struct plx_create_opts *o, char **bundle, char **pid_file,
+			struct plx_err *err);
+
+/* The create/run help texts, shared. */
+#define PLX_CLI_CREATE_ARGS_USAGE                                                       \
+	"<container-id>\n"                                                               \
+	"\n"                                                                             \
+	"Where \"<container-id>\" is your name for the instance of the container that you\n" \
+	"are starting. The name you provide for the container instance must be unique on\n" \
+	"your host."
+#define PLX_CLI_CREATE_DESCRIPTION(cmd)                                                   \
+	"The " cmd " command creates an instance of a container for a bundle. The bundle\n"  \
+	"is a directory with a specification file named \"config.json\" and a root\n"        \
+	"filesystem.\n"                                                                    \
+	"\n"                                                                               \
+	"The specification file includes an args parameter. The args parameter is used\n"  \
+	"to specify command(s) that get run when the container is started. To change the\n" \
+	"command(s) that get executed on start, edit the args parameter of the spec. See\n" \
+	"\"" PLX_PROGRAM " spec --help\" for more explanation."
+
+/* Help texts, as runc prints them (to stdout). */
+void plx_cli_print_app_help(FILE *out);
+void plx_cli_print_cmd_help(FILE *out, const struct plx_cli_cmd *cmd);
+void plx_cli_print_version(FILE *out);
+
+/*
+ * Write a JSON value indented as Go's json.MarshalIndent(v, "", indent)
+ * does; indent is "\t" or a run of spaces.  No trailing newline.
+ */
+int plx_cli_print_json(FILE *out, const json_t *v, const char *indent, struct plx_err *err);
