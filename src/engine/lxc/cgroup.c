@@ -329,7 +329,7 @@ int plx_cgroup_of_pid(pid_t pid, char **out, struct plx_err *err)
 {
 	char path[64];
 	__do_free char *buf = NULL;
-	char *fallback = NULL;
+	const char *fallback = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	int r = plx_read_file_at(AT_FDCWD, path, &buf, NULL, err);

@@ -518,8 +518,10 @@ static void emit_resources(struct out *o, const struct oci_spec *s)
 	if (r->cpu)
 		emit_cpu(o, r->cpu);
 	if (r->has_pids_limit) {
-		fmt_limit(buf, sizeof(buf), r->pids_limit <= 0 ? -1 : r->pids_limit, true);
-		if (!v2("pids") && r->pids_limit <= 0)
+		/* OCI: 0 or -1 is unlimited; both hierarchies spell that "max" */
+		if (r->pids_limit > 0)
+			snprintf(buf, sizeof(buf), "%lld", (long long)r->pids_limit);
+		else
 			snprintf(buf, sizeof(buf), "max");
 		cg_set(o, "pids.limit", "pids", "pids.max", "pids.max", "%s", buf);
 	}
