@@ -18,6 +18,9 @@
  *     init -> create  {"type":"ready"}  or  {"type":"error","message":"..."} (and exits).
  *
  *  2. start -> init   {"type":"start", "state": {...OCI state...}}
+ *                      [fd: a socket connected to linux.seccomp.listenerPath when the config
+ *                       has SCMP_ACT_NOTIFY rules: the init sends runc's ContainerProcessState
+ *                       JSON with the seccomp notify fd over it, as runc does]
  *     The init runs the startContainer hooks, applies the process settings
  *     (rlimits, user, umask, capabilities, no_new_privs, apparmor, seccomp
  *     last), closes every fd but stdio and preserved ones, answers
@@ -38,6 +41,9 @@
 
 #define PLX_INIT_MSG_MAX (16u * 1024 * 1024)
 #define PLX_INIT_LISTEN_ARG "--listen-fd"
+/* optional: an fd for JSON log lines (none: the init logs nothing), and debug level */
+#define PLX_INIT_LOG_ARG "--log-fd"
+#define PLX_INIT_DEBUG_ARG "--debug"
 
 /* framing: see util/msg.h */
 #include "util/msg.h"

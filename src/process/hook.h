@@ -2,8 +2,10 @@
 /*
  * Running OCI hooks: the hook's path is executed with its args and env (an
  * empty env when none is given, as runc), the container state JSON on
- * stdin, and killed when its timeout expires.  Hook stdout/stderr go to the
- * runtime's stderr.
+ * stdin, and killed when its timeout expires.  Hook stdout/stderr are
+ * captured (as runc does; the init must not write to the container's
+ * stdio): a failure message ends with ", output: <last 1 KiB>", and a
+ * successful hook's output is logged at debug level.
  */
 #pragma once
 

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* maskedPaths, readonlyPaths and root.readonly, in a child with its own mount namespace (root only). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "process/mounts_finish.h"
+
+static char dir[64];
+
+static int child_checks(void)
+{
+	char secret[128], secretdir[128], hidden[128], rodir[128], rofile[128], missing[128];
+	struct plx_err err = PLX_ERR_INIT;
+	struct statvfs sv;
+	char buf[32] = { 0 };
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 2;
+	/* a scratch tmpfs with flags a read-only remount must keep */
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, NULL) < 0)
+		return 3;
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(secretdir, sizeof(secretdir), "%s/secretdir", dir);
+	snprintf(hidden, sizeof(hidden), "%s/secretdir/hidden", dir);
+	snprintf(rodir, sizeof(rodir), "%s/rodir", dir);
+	snprintf(rofile, sizeof(rofile), "%s/rodir/f", dir);
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	if (mkdir(secretdir, 0755) < 0 || mkdir(rodir, 0755) < 0)
+		return 4;
+	int fd = open(secret, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "top", 3) != 3)
+		return 5;
+	close(fd);
+	fd = open(hidden, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 6;
+	close(fd);
+
+	char *masked[] = { secret, secretdir, missing, NULL };
+	char *ro[] = { rodir, missing, NULL };
+	if (plx_mask_paths(masked, &err) < 0 || plx_readonly_paths(ro, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 7;
+	}
+	/* the file reads as /dev/null, the directory is an empty read-only tmpfs */
+	fd = open(secret, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != 0)
+		return 8;
+	close(fd);
+	if (access(hidden, F_OK) == 0 || errno != ENOENT)
+		return 9;
+	if (mkdir(hidden, 0755) == 0 || errno != EROFS)
+		return 10;
+	/* read-only, with the tmpfs' own flags kept */
+	if (open(rofile, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) >= 0 || errno != EROFS)
+		return 11;
+	if (statvfs(rodir, &sv) < 0 || !(sv.f_flag & ST_RDONLY) || !(sv.f_flag & ST_NOSUID) ||
+	    !(sv.f_flag & ST_NODEV) || !(sv.f_flag & ST_NOEXEC) || !(sv.f_flag & ST_NOATIME))
+		return 12;
+	/* the rest of the tmpfs stays writable */
+	if (statvfs(dir, &sv) < 0 || (sv.f_flag & ST_RDONLY))
+		return 13;
+
+	/* root.readonly: only this namespace's copy of "/" */
+	if (plx_root_readonly(&err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 14;
+	}
+	if (statvfs("/", &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return 15;
+	return 0;
+}
+
+static void test_mask_readonly_root(void **state)
+{
+	int status;
+
+	if (geteuid() != 0)
+		skip();
+	strcpy(dir, "/tmp/plx-mnt-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_checks());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3)
+		skip(); /* no mount namespaces here */
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mask_readonly_root),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
