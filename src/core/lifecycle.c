@@ -36,6 +36,7 @@
 #include "engine/lxc/lxc_engine.h"
 #include "oci/spec.h"
 #include "process/hook.h"
+#include "process/seccomp_filter.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -440,6 +441,33 @@ int plx_container_open(struct plx_runtime *rt, const char *id, int *rootfd, int 
 	return plx_state_read(*dirfd, id, st, err);
 }
 
+/*
+ * With SCMP_ACT_NOTIFY rules, the seccomp agent at listenerPath gets the
+ * notify fd.  The init cannot reach a host path, so we connect for it.
+ */
+static int connect_seccomp_agent(const struct oci_spec *spec, struct plx_err *err)
+{
+	const struct oci_seccomp *sc = spec->linux ? spec->linux->seccomp : NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (!sc || !plx_seccomp_uses_notify(sc))
+		return -1;
+	if (!sc->listener_path)
+		return plx_err_set(err, EINVAL, "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY rules");
+	if (strlen(sc->listener_path) >= sizeof(sa.sun_path))
+		return plx_err_set(err, ENAMETOOLONG, "linux.seccomp.listenerPath: %s: too long", sc->listener_path);
+	strcpy(sa.sun_path, sc->listener_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return plx_err_sys(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return plx_err_sys(err, e, "linux.seccomp.listenerPath: connect to %s", sc->listener_path);
+	}
+	return fd;
+}
+
 static int load_config_copy(int dirfd, struct oci_spec **spec, struct plx_err *err)
 {
 	__do_free char *buf = NULL;
@@ -452,7 +480,7 @@ static int load_config_copy(int dirfd, struct oci_spec **spec, struct plx_err *e
 
 int plx_container_start(struct plx_runtime *rt, const char *id, struct plx_err *err)
 {
-	__do_close int rootfd = -1, dirfd = -1, lockfd = -1, conn = -1;
+	__do_close int rootfd = -1, dirfd = -1, lockfd = -1, conn = -1, agent = -1;
 	__do_plx_state_free struct plx_state *st = NULL;
 	__do_oci_spec_free struct oci_spec *spec = NULL;
 	json_auto_t *msg = NULL, *reply = NULL;
@@ -468,6 +496,9 @@ int plx_container_start(struct plx_runtime *rt, const char *id, struct plx_err *
 	r = load_config_copy(dirfd, &spec, err);
 	if (r < 0)
 		return r;
+	agent = connect_seccomp_agent(spec, err);
+	if (agent < -1)
+		return plx_err_prefix(err, "container %s", id);
 
 	struct sockaddr_un sa;
 	if (sock_addr(dirfd, &sa) < 0)
@@ -481,7 +512,7 @@ int plx_container_start(struct plx_runtime *rt, const char *id, struct plx_err *
 	msg = json_pack("{s:s, s:o}", "type", "start", "state", plx_state_to_json(st, PLX_STATUS_CREATED));
 	if (!msg)
 		return plx_err_set(err, ENOMEM, "start message");
-	r = plx_msg_send(conn, msg, -1, err);
+	r = plx_msg_send(conn, msg, agent, err);
 	if (r < 0)
 		return plx_err_prefix(err, "container %s", id);
 	r = plx_msg_recv(conn, &reply, NULL, err);

@@ -12,6 +12,7 @@
 #include <lxc/lxccontainer.h>
 
 #include "config-build.h"
+#include "engine/lxc/lxc_conf.h"
 #include "oci/spec.h"
 #include "util/cleanup.h"
 #include "version.h"
@@ -25,7 +26,10 @@ static const char *const hooks[] = {
 	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
-/* The option words our mount translation understands (sorted as runc prints them). */
+/*
+ * The option words of mount(8) and runc (sorted as runc prints them);
+ * only those the engine applies are listed (plx_lxc_mount_option_supported).
+ */
 static const char *const mount_options[] = {
 	"async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "lazytime", "mand",
 	"noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime",
@@ -101,6 +105,19 @@ static json_t *string_array(const char *const *v, size_t n)
 	return a;
 }
 
+static json_t *supported_mount_options(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < ARRAY_SIZE(mount_options); i++)
+		if (plx_lxc_mount_option_supported(mount_options[i]) &&
+		    json_array_append_new(a, json_string(mount_options[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 /* Every capability the running kernel has, as libcap names it ("CAP_CHOWN"). */
 static json_t *capabilities(void)
 {
@@ -166,7 +183,7 @@ json_t *plx_features(void)
 			 "ociVersionMin", "1.0.0",
 			 "ociVersionMax", OCI_RUNTIME_SPEC_VERSION,
 			 "hooks", string_array(hooks, ARRAY_SIZE(hooks)),
-			 "mountOptions", string_array(mount_options, ARRAY_SIZE(mount_options)),
+			 "mountOptions", supported_mount_options(),
 			 "linux",
 			 "namespaces", string_array(namespaces, ARRAY_SIZE(namespaces)),
 			 "capabilities", capabilities(),

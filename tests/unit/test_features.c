@@ -50,7 +50,9 @@ static void test_versions_and_hooks(void **state)
 	assert_true(array_has(path(f, "hooks", NULL, NULL), "prestart"));
 	assert_true(array_has(path(f, "hooks", NULL, NULL), "poststop"));
 	assert_true(array_has(path(f, "mountOptions", NULL, NULL), "rbind"));
-	assert_true(array_has(path(f, "mountOptions", NULL, NULL), "tmpcopyup"));
+	/* runc extensions the engine refuses are not claimed */
+	assert_false(array_has(path(f, "mountOptions", NULL, NULL), "tmpcopyup"));
+	assert_false(array_has(path(f, "mountOptions", NULL, NULL), "rro"));
 	assert_false(array_has(path(f, "mountOptions", NULL, NULL), "idmap"));
 	json_decref(f);
 }

@@ -143,6 +143,14 @@ static char *mnt_escape(const char *s)
 /* Mount options runc knows that mount(2) and liblxc do not: refuse them by name. */
 static const char *const unsupported_opts[] = { "tmpcopyup", "rro", "rrw", "idmap", "ridmap", "rnoatime" };
 
+bool plx_lxc_mount_option_supported(const char *opt)
+{
+	for (size_t u = 0; u < ARRAY_SIZE(unsupported_opts); u++)
+		if (strcmp(opt, unsupported_opts[u]) == 0)
+			return false;
+	return true;
+}
+
 static bool is_bind(const struct oci_mount *m)
 {
 	if (m->type && strcmp(m->type, "bind") == 0)
@@ -216,14 +224,11 @@ static void emit_mount(struct out *o, const struct plx_lxc_conf_in *in, size_t i
 	}
 	bool first = true;
 	for (char **p = m->options; p && *p; p++) {
-		for (size_t u = 0; u < ARRAY_SIZE(unsupported_opts); u++) {
-			if (strcmp(*p, unsupported_opts[u]) == 0) {
-				fclose(f);
-				o->ret = plx_err_set(o->err, EINVAL,
-						     "mounts[%zu].options: \"%s\" is a runc extension liblxc cannot apply",
-						     i, *p);
-				return;
-			}
+		if (!plx_lxc_mount_option_supported(*p)) {
+			fclose(f);
+			o->ret = plx_err_set(o->err, EINVAL,
+					     "mounts[%zu].options: \"%s\" is a runc extension liblxc cannot apply", i, *p);
+			return;
 		}
 		if (strchr(*p, ' ') || strchr(*p, '\n')) {
 			fclose(f);

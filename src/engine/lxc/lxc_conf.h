@@ -26,5 +26,8 @@ struct plx_lxc_conf_in {
 /* Build the configuration text; errors name the config.json field. */
 int plx_lxc_conf_build(const struct plx_lxc_conf_in *in, char **text, struct plx_err *err);
 
+/* Whether the engine applies this OCI mount option (runc's extensions are refused). */
+bool plx_lxc_mount_option_supported(const char *opt);
+
 /* The LXC name of an OCI namespace type ("network" -> "net"), NULL if unknown. */
 const char *plx_lxc_ns_name(const char *oci_type);
