@@ -195,16 +195,20 @@ def time_case(name, fn, runtimes, template, iterations, warmup, tmp):
             if rt.name not in plans or rt.name in errors:
                 continue
             try:
-                commands = plans[rt.name](i)
-                start = time.perf_counter()
-                for argv in commands:
-                    run_quiet(argv)
-                elapsed = time.perf_counter() - start
+                steps = plans[rt.name](i)
+                if callable(steps):
+                    # a measuring case: the plan returns the sample itself (in the case's unit)
+                    value = steps()
+                else:
+                    start = time.perf_counter()
+                    for step in steps:
+                        step() if callable(step) else run_quiet(step)
+                    value = (time.perf_counter() - start) * 1000.0
             except (CommandFailed, OSError, subprocess.TimeoutExpired) as e:
                 errors[rt.name] = str(e)
                 continue
             if i >= warmup:
-                samples[rt.name].append(elapsed * 1000.0)
+                samples[rt.name].append(value)
     for ctx in contexts.values():
         ctx.cleanup()
     return samples, errors
@@ -214,6 +218,8 @@ def report(name, fn, runtimes, samples, errors, iterations):
     result = {"case": name, "iterations": iterations, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "host": {"kernel": platform.release(), "machine": platform.machine(), "cpus": os.cpu_count()},
               "runtimes": {}}
+    unit = getattr(fn, "unit", "ms")
+    result["unit"] = unit
     stats = {}
     for rt in runtimes:
         entry = {"path": rt.path}
@@ -231,13 +237,14 @@ def report(name, fn, runtimes, samples, errors, iterations):
     for rt_name, st in stats.items():
         result["runtimes"][rt_name]["ratio_to_runc"] = round(st["median_ms"] / base, 3) if base else None
 
-    print(f"\ncase {name}: {iterations} iterations")
+    doc = (fn.__doc__ or "").strip().splitlines()
+    print(f"\ncase {name}: {iterations} iterations{(' - ' + doc[0]) if doc else ''}")
     print(f"  {'runtime':<15} {'median':>10} {'p90':>10} {'vs runc':>8}")
     for rt in runtimes:
         entry = result["runtimes"][rt.name]
         if rt.name in stats:
             ratio = entry["ratio_to_runc"]
-            print(f"  {rt.name:<15} {entry['median_ms']:>7.1f} ms {entry['p90_ms']:>7.1f} ms "
+            print(f"  {rt.name:<15} {entry['median_ms']:>7.1f} {unit:<2} {entry['p90_ms']:>7.1f} {unit:<2} "
                   f"{(f'{ratio:.2f}x' if ratio else '-'):>8}")
         elif "skipped" in entry:
             print(f"  {rt.name}: {entry['skipped']}")
