@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/strv.h"
 
 #define VAL_HELP 999
 #define VAL_FLAG 1000 /* + index into the flag table */
@@ -106,6 +107,11 @@ static int take_value(struct plx_args *a, size_t i, const char *typed, const cha
 	case PLX_FLAG_STRING:
 		a->value[i] = optarg_;
 		break;
+	case PLX_FLAG_STRINGS:
+		a->value[i] = optarg_;
+		if (plx_strv_append(&a->values[i], optarg_) < 0)
+			return plx_err_set(err, ENOMEM, "out of memory");
+		break;
 	}
 	if (strcmp(f->name, "help") == 0)
 		a->help = strcmp(a->value[i], "true") == 0;
@@ -190,6 +196,10 @@ int plx_args_parse(const struct plx_flag *flags, size_t n_flags, int argc, char 
 
 void plx_args_free(struct plx_args *a)
 {
+	for (size_t i = 0; i < PLX_ARGS_MAX_FLAGS; i++) {
+		plx_strv_free(a->values[i]);
+		a->values[i] = NULL;
+	}
 	free(a->pos);
 	a->pos = NULL;
 	a->n_pos = 0;
@@ -260,4 +270,10 @@ void plx_flags_print(FILE *out, const struct plx_flag *flags, size_t n_flags)
 			fprintf(out, " (default: %s)", f->def);
 		fputc('\n', out);
 	}
+}
+
+char *const *plx_args_strv(const struct plx_args *a, const char *name)
+{
+	ssize_t i = flag_index(a, name);
+	return i >= 0 ? a->values[i] : NULL;
 }

@@ -17,6 +17,7 @@ enum plx_flag_kind {
 	PLX_FLAG_BOOL,
 	PLX_FLAG_STRING,
 	PLX_FLAG_UINT,
+	PLX_FLAG_STRINGS, /* repeatable: every value is kept (runc's StringSlice) */
 };
 
 struct plx_flag {
@@ -27,7 +28,7 @@ struct plx_flag {
 	const char *def; /* default shown in help (and returned when unset), or NULL */
 };
 
-#define PLX_ARGS_MAX_FLAGS 16
+#define PLX_ARGS_MAX_FLAGS 24
 
 enum plx_args_order {
 	PLX_ARGS_FLAGS_FIRST, /* stop at the first non-flag (global options before the command) */
@@ -38,6 +39,7 @@ struct plx_args {
 	const struct plx_flag *flags;
 	size_t n_flags;
 	const char *value[PLX_ARGS_MAX_FLAGS]; /* last value given; "true"/"false" for booleans */
+	char **values[PLX_ARGS_MAX_FLAGS];     /* PLX_FLAG_STRINGS: all values, NULL-terminated (owned) */
 	bool help;                             /* --help / -h */
 	char **pos;                            /* the arguments that are not flags (points into argv) */
 	size_t n_pos;
@@ -63,6 +65,8 @@ bool plx_args_isset(const struct plx_args *a, const char *name);
 bool plx_args_bool(const struct plx_args *a, const char *name);
 /* The value given, else the flag's default (may be NULL). */
 const char *plx_args_str(const struct plx_args *a, const char *name);
+/* Every value of a PLX_FLAG_STRINGS flag, NULL when never given. */
+char *const *plx_args_strv(const struct plx_args *a, const char *name);
 /* The value of a PLX_FLAG_UINT flag (validated by the parser). */
 unsigned int plx_args_uint(const struct plx_args *a, const char *name);
 

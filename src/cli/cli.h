@@ -22,6 +22,7 @@ struct plx_cli_cmd {
 	size_t n_flags;
 	int min_args, max_args;  /* positional arguments; max -1 = any */
 	bool needs_runtime;      /* loads the runtime config and resolves --root */
+	bool flags_first;        /* flags only before the first argument (exec: the command's own flags follow) */
 	/*
 	 * Returns the exit status (>= 0) or a negative code with err set.
 	 * rt is fully set up only when needs_runtime.
@@ -30,7 +31,7 @@ struct plx_cli_cmd {
 };
 
 extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_cmd_state, plx_cmd_list,
-	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help;
+	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help, plx_cmd_exec;
 
 /* The global options and the commands, in the order help lists them. */
 extern const struct plx_flag plx_global_flags[];

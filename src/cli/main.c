@@ -136,7 +136,8 @@ static int run_command(const struct plx_cli_cmd *cmd, struct plx_runtime *rt, co
 	int ret;
 
 	/* g->pos[0] is the command name: it plays argv[0] for the command's parser */
-	ret = plx_args_parse(cmd->flags, cmd->n_flags, (int)g->n_pos, g->pos, PLX_ARGS_ANY_ORDER, &a, err);
+	ret = plx_args_parse(cmd->flags, cmd->n_flags, (int)g->n_pos, g->pos,
+			     cmd->flags_first ? PLX_ARGS_FLAGS_FIRST : PLX_ARGS_ANY_ORDER, &a, err);
 	if (ret < 0) {
 		__do_free char *lead = NULL;
 

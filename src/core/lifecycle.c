@@ -313,6 +313,16 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 		return r;
 	c.dir_made = true;
 
+	/*
+	 * liblxc checks that a user namespace's root can traverse the lxcpath
+	 * (our --root): grant search, never read, to others.
+	 */
+	if (spec->linux && spec->linux->n_uid_mappings) {
+		struct stat rs;
+		if (fstat(c.rootfd, &rs) == 0 && !(rs.st_mode & S_IXOTH) && fchmod(c.rootfd, (rs.st_mode & 07777) | 0011) < 0)
+			return plx_err_sys(err, errno, "grant search on %s to the container's root", rt->root);
+	}
+
 	r = plx_write_file_at(c.dirfd, "config", conf, strlen(conf), 0600, err);
 	if (r < 0)
 		return r;

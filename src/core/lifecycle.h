@@ -51,6 +51,35 @@ int plx_container_kill(struct plx_runtime *rt, const char *id, int sig, bool all
  * force is not an error (idempotent). */
 int plx_container_delete(struct plx_runtime *rt, const char *id, bool force, struct plx_err *err);
 
+/* runc exec's options. */
+struct plx_exec_opts {
+	const char *id;
+	const char *process_path;     /* --process FILE: the whole process object (flags below ignored) */
+	char *const *args;            /* the command, when no --process */
+	bool tty;                     /* --tty */
+	const char *console_socket;   /* --console-socket */
+	const char *cwd;              /* --cwd */
+	char *const *env;             /* --env, appended to the container's */
+	const char *user;             /* --user uid[:gid] */
+	char *const *additional_gids; /* --additional-gids */
+	char *const *caps;            /* --cap, added */
+	bool no_new_privs;            /* --no-new-privs */
+	const char *apparmor;         /* --apparmor */
+	const char *process_label;    /* --process-label */
+	bool detach;                  /* --detach */
+	const char *pid_file;         /* --pid-file */
+	unsigned int preserve_fds;    /* --preserve-fds */
+	bool ignore_paused;           /* --ignore-paused */
+};
+
+/*
+ * A new process in the container: it joins the container's cgroups and
+ * namespaces and goes through the same settings path as the container's
+ * own process.  Unless detach, waits: *exit_status is the program's.
+ */
+int plx_container_exec(struct plx_runtime *rt, const struct plx_exec_opts *o, int *exit_status,
+		       struct plx_err *err);
+
 /* The OCI state JSON (see plx_state_to_json). */
 int plx_container_state(struct plx_runtime *rt, const char *id, json_t **out, struct plx_err *err);
 

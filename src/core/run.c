@@ -28,7 +28,7 @@
 #include "util/log.h"
 
 /* Receive the pty master the init sends (runc's console-socket message: name + SCM_RIGHTS). */
-static int recv_master(int sock, struct plx_err *err)
+int plx_recv_pty_master(int sock, struct plx_err *err)
 {
 	char name[256];
 	struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
@@ -52,15 +52,20 @@ static int recv_master(int sock, struct plx_err *err)
 	return fd;
 }
 
-struct tty_saved {
-	bool saved;
-	struct termios tio;
-};
-
-static void tty_restore(struct tty_saved *t)
+void plx_tty_restore(struct plx_tty_saved *t)
 {
 	if (t->saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &t->tio);
+	t->saved = false;
+}
+
+void plx_tty_raw(struct plx_tty_saved *t)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->tio) < 0)
+		return;
+	struct termios raw = t->tio;
+	cfmakeraw(&raw);
+	t->saved = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 }
 
 static void copy_winsize(int master)
@@ -94,7 +99,7 @@ static int status_code(int status)
 }
 
 /* Wait for pid (our child, as subreaper), forwarding signals and copying the pty. */
-static int wait_container(pid_t pid, int master, int *exit_status, struct plx_err *err)
+int plx_wait_process(pid_t pid, int master, int *exit_status, struct plx_err *err)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -172,7 +177,7 @@ int plx_container_run(struct plx_runtime *rt, const struct plx_create_opts *o, b
 {
 	__do_plx_state_free struct plx_state *st = NULL;
 	__do_close int master = -1, ours = -1, theirs = -1;
-	_cleanup_(tty_restore) struct tty_saved tty = { 0 };
+	_cleanup_(plx_tty_restore) struct plx_tty_saved tty = { 0 };
 	int r;
 
 	*exit_status = 0;
@@ -193,7 +198,7 @@ int plx_container_run(struct plx_runtime *rt, const struct plx_create_opts *o, b
 	if (r < 0)
 		return r;
 	if (used_console) {
-		master = recv_master(ours, err);
+		master = plx_recv_pty_master(ours, err);
 		if (master < 0) {
 			struct plx_err derr = PLX_ERR_INIT;
 			plx_container_delete(rt, o->id, true, &derr);
@@ -203,11 +208,8 @@ int plx_container_run(struct plx_runtime *rt, const struct plx_create_opts *o, b
 	}
 	plx_closep(&theirs);
 
-	if (master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tty.tio) == 0) {
-		struct termios raw = tty.tio;
-		cfmakeraw(&raw);
-		tty.saved = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-	}
+	if (master >= 0)
+		plx_tty_raw(&tty);
 
 	r = plx_container_start(rt, o->id, err);
 	if (r < 0) {
@@ -219,9 +221,8 @@ int plx_container_run(struct plx_runtime *rt, const struct plx_create_opts *o, b
 	if (detach)
 		return 0;
 
-	r = wait_container(st->pid, master, exit_status, err);
-	tty_restore(&tty);
-	tty.saved = false;
+	r = plx_wait_process(st->pid, master, exit_status, err);
+	plx_tty_restore(&tty);
 	if (r < 0)
 		return r;
 	if (!keep) {

@@ -26,6 +26,7 @@
 #include "util/msg.h"
 
 struct init_args {
+	int exec_fd;
 	int listen_fd;
 	int log_fd;
 	bool debug;
@@ -70,11 +71,12 @@ static int parse_args(int argc, char **argv, struct init_args *a)
 		{ "listen-fd", required_argument, NULL, 'l' },
 		{ "log-fd", required_argument, NULL, 'g' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "exec-fd", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*a = (struct init_args){ .listen_fd = -1, .log_fd = -1 };
+	*a = (struct init_args){ .exec_fd = -1, .listen_fd = -1, .log_fd = -1 };
 	opterr = 0; /* stderr is the container's */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -87,11 +89,14 @@ static int parse_args(int argc, char **argv, struct init_args *a)
 		case 'd':
 			a->debug = true;
 			break;
+		case 'e':
+			a->exec_fd = parse_fd(optarg);
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	return a->listen_fd >= 0 && optind == argc ? 0 : -EINVAL;
+	return (a->listen_fd >= 0 || a->exec_fd >= 0) && optind == argc ? 0 : -EINVAL;
 }
 
 static void reply(int conn, const char *type, const char *message)
@@ -162,9 +167,15 @@ int main(int argc, char **argv)
 	struct init_args a;
 	struct plx_init ini = { .pty = PLX_PTY_INIT };
 
-	setup_signals();
 	if (parse_args(argc, argv, &a) < 0)
 		return 2; /* nowhere to say more: stdio is the container's */
+	if (a.exec_fd >= 0) {
+		plx_log_set_fd(-1, PLX_LOG_JSON, false); /* never the container's stderr */
+		if (fcntl(a.exec_fd, F_SETFD, FD_CLOEXEC) < 0)
+			return 2;
+		return plx_init_exec_main(a.exec_fd);
+	}
+	setup_signals();
 	/* none of our descriptors may reach the container's program */
 	if (fcntl(a.listen_fd, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;

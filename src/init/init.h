@@ -32,3 +32,6 @@ int plx_init_create(struct plx_init *ini, json_t *msg, int fd, struct plx_err *e
  * socket connected to linux.seccomp.listenerPath, or -1; it is consumed.
  */
 int plx_init_start(struct plx_init *ini, json_t *msg, int fd, int conn, struct plx_err *err);
+
+/* exec mode (argv --exec-fd N): a process joining the running container; returns only on failure. */
+int plx_init_exec_main(int conn);

@@ -26,7 +26,7 @@
 #endif
 
 /* A sealed, read-only in-memory copy of the init: nothing can write to what the container runs. */
-static int sealed_copy(const char *path, struct plx_err *err)
+int plx_lxc_sealed_init(const char *path, struct plx_err *err)
 {
 	__do_close int src = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -124,7 +124,7 @@ int plx_lxc_spawn(const struct plx_lxc_spawn *s, pid_t *monitor, int *go_fd, str
 {
 	int go[2];
 
-	__do_close int init_fd = sealed_copy(s->init_path, err);
+	__do_close int init_fd = plx_lxc_sealed_init(s->init_path, err);
 	if (init_fd < 0)
 		return init_fd;
 

@@ -64,5 +64,11 @@ char *plx_lxc_monitor_cgroup(const char *cgroup_path);
 /* ERROR lines of liblxc's log, joined with "; " (for error messages); NULL if none. */
 char *plx_lxc_log_errors(const char *log_file);
 
+/*
+ * A sealed, read-only, close-on-exec memfd copy of the init binary: what
+ * runs in a container is never a host file it could write to.
+ */
+int plx_lxc_sealed_init(const char *path, struct plx_err *err);
+
 /* Locate proxmox-lxcri-init: configured path, beside our binary, the build tree, libexecdir. */
 int plx_lxc_find_init(const char *configured, char **out, struct plx_err *err);
