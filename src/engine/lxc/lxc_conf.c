@@ -89,8 +89,7 @@ static void emit_namespaces(struct out *o, const struct oci_spec *s)
 			kv(o, key, "%s", ns->path);
 			continue;
 		}
-		if (strcmp(name, "user") == 0)
-			continue; /* liblxc makes the user namespace from lxc.idmap */
+		/* an explicit clone list must name the user namespace too; lxc.idmap then fills its maps */
 		if (strcmp(name, "net") == 0)
 			new_net = true;
 		if (*clone)
@@ -149,6 +148,20 @@ bool plx_lxc_mount_option_supported(const char *opt)
 		if (strcmp(opt, unsupported_opts[u]) == 0)
 			return false;
 	return true;
+}
+
+/* Options that are per-mount flags: a bind mount gets them only through a remount. */
+static const char *const bind_flag_opts[] = {
+	"ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "sync", "dirsync",
+	"nosymfollow",
+};
+
+static bool bind_needs_remount(char *const *options)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bind_flag_opts); i++)
+		if (plx_strv_contains(options, bind_flag_opts[i]))
+			return true;
+	return false;
 }
 
 static bool is_bind(const struct oci_mount *m)
@@ -240,6 +253,13 @@ static void emit_mount(struct out *o, const struct plx_lxc_conf_in *in, size_t i
 	}
 	if (bind && !plx_strv_contains(m->options, "bind") && !plx_strv_contains(m->options, "rbind"))
 		fprintf(f, "%srbind", first ? "" : ","), first = false;
+	/*
+	 * A bind mount takes its flags only from a remount.  liblxc skips that
+	 * remount unless the entry is "ro" (or the source's flags demand it),
+	 * so nosuid/nodev/noexec/... alone would be lost: ask for it.
+	 */
+	if (bind && bind_needs_remount(m->options))
+		fprintf(f, "%sremount", first ? "" : ","), first = false;
 
 	const char *create = "dir";
 	if (bind) {
