@@ -342,6 +342,11 @@ int plx_container_exec(struct plx_runtime *rt, const struct plx_exec_opts *o, in
 		r = oci_spec_parse(cfg, cfg_len, "oci-config.json", &spec, err);
 	if (r < 0)
 		return plx_err_prefix(err, "container %s", o->id);
+	/*
+	 * Done with the state: the joining process may stay frozen (paused
+	 * container, --ignore-paused) until resume, which needs the lock.
+	 */
+	plx_closep(&lockfd);
 	r = build_process(spec, o, &proc, &parsed, err);
 	bool terminal = r == 0 && parsed->terminal;
 	if (parsed)
@@ -433,8 +438,6 @@ int plx_container_exec(struct plx_runtime *rt, const struct plx_exec_opts *o, in
 		if (r < 0)
 			return r;
 	}
-	/* other commands (kill, pause) must work while we wait */
-	plx_closep(&lockfd);
 	if (o->detach)
 		return 0;
 	if (master >= 0)

@@ -80,6 +80,13 @@ struct plx_exec_opts {
 int plx_container_exec(struct plx_runtime *rt, const struct plx_exec_opts *o, int *exit_status,
 		       struct plx_err *err);
 
+/* Freeze every process of the container (cgroup freezer, v1 or v2). */
+int plx_container_pause(struct plx_runtime *rt, const char *id, struct plx_err *err);
+int plx_container_resume(struct plx_runtime *rt, const char *id, struct plx_err *err);
+
+/* The host pids of the container's processes (its cgroup), ascending. */
+int plx_container_pids(struct plx_runtime *rt, const char *id, pid_t **pids, size_t *n, struct plx_err *err);
+
 /* The OCI state JSON (see plx_state_to_json). */
 int plx_container_state(struct plx_runtime *rt, const char *id, json_t **out, struct plx_err *err);
 
