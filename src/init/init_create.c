@@ -8,6 +8,7 @@
 #include "process/devices.h"
 #include "process/env.h"
 #include "process/exec_path.h"
+#include "process/lsm.h"
 #include "process/mounts_finish.h"
 #include "process/pty.h"
 #include "util/cleanup.h"
@@ -60,6 +61,14 @@ static int setup_terminal(struct plx_init *ini, int console, struct plx_err *err
 	r = plx_pty_bind_console(&ini->pty, err);
 	if (r < 0)
 		return plx_err_prefix(err, "process.terminal");
+	/*
+	 * The pty is the process's stdio from now on, as with runc: let go of
+	 * the caller's.  containerd's shim reads create's stdout/stderr to EOF
+	 * before it takes the pty from the console socket.
+	 */
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(ini->pty.slave, fd) < 0)
+			return plx_err_sys(err, errno, "process.terminal: pty as fd %d", fd);
 	return 0;
 }
 
@@ -91,7 +100,18 @@ int plx_init_create(struct plx_init *ini, json_t *msg, int fd, struct plx_err *e
 		return plx_err_set(err, EINVAL, "config.json: process.args is required");
 	if (p->terminal && (!want_console || console < 0))
 		return plx_err_set(err, EINVAL, "process.terminal is set but no console socket was passed");
+	/* refused before anything changes, as runc's validator does */
+	if ((r = plx_selinux_check(p->selinux_label, err)) < 0)
+		return r;
 
+	/* the mounts as runc leaves them: bind mount flags, devpts options, then propagation */
+	if ((r = plx_bind_mount_flags(spec->mounts, spec->n_mounts, err)) < 0)
+		return r;
+	if ((r = plx_devpts_options(spec->mounts, spec->n_mounts, err)) < 0)
+		return r;
+	r = plx_mount_propagation_apply(lnx ? lnx->rootfs_propagation : NULL, spec->mounts, spec->n_mounts, err);
+	if (r < 0)
+		return r;
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return plx_err_sys(err, errno, "domainname \"%s\"", spec->domainname);
 	if (lnx && (r = plx_devices_create("/", lnx->devices, lnx->n_devices, err)) < 0)
