@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a task needs, only those missing; safe to run
-# again and again.  Usage: scripts/install-deps.sh [build] [test] [bench] [fuzz]
+# again and again.  Usage: scripts/install-deps.sh [build] [test] [bench] [fuzz] [clients]
 set -euo pipefail
 
 declare -A groups=(
@@ -8,11 +8,12 @@ declare -A groups=(
   [test]="python3 python3-pytest busybox-static runc"
   [bench]="hyperfine runc busybox-static"
   [fuzz]="clang libclang-rt-14-dev"
+  [clients]="containerd podman umoci skopeo"
 )
 
 want=()
 for g in "${@:-build}"; do
-  [[ -n "${groups[$g]+x}" ]] || { echo "install-deps: unknown group '$g' (build test bench fuzz)" >&2; exit 2; }
+  [[ -n "${groups[$g]+x}" ]] || { echo "install-deps: unknown group '$g' (build test bench fuzz clients)" >&2; exit 2; }
   for p in ${groups[$g]}; do want+=("$p"); done
 done
 
