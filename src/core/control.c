@@ -8,6 +8,8 @@
 #include "core/lifecycle_internal.h"
 #include "core/state.h"
 #include "engine/lxc/cgroup.h"
+#include "engine/lxc/cgroup_update.h"
+#include "oci/spec.h"
 #include "util/cleanup.h"
 
 int plx_container_pause(struct plx_runtime *rt, const char *id, struct plx_err *err)
@@ -60,4 +62,34 @@ int plx_container_pids(struct plx_runtime *rt, const char *id, pid_t **pids, siz
 		return r;
 	qsort(*pids, *n, sizeof(**pids), cmp_pid);
 	return 0;
+}
+
+int plx_container_update(struct plx_runtime *rt, const char *id, json_t *resources, const char *name,
+			 struct plx_err *err)
+{
+	__do_close int rootfd = -1, dirfd = -1, lockfd = -1;
+	__do_plx_state_free struct plx_state *st = NULL;
+	__do_oci_spec_free struct oci_spec *spec = NULL;
+
+	if (!json_is_object(resources))
+		return plx_err_set(err, EINVAL, "%s: expected a linux.resources object", name);
+	int r = plx_container_open(rt, id, &rootfd, &dirfd, &lockfd, &st, err);
+	if (r < 0)
+		return r;
+	if (plx_state_status(dirfd, st) == PLX_STATUS_STOPPED)
+		return plx_err_set(err, EINVAL, "container not running");
+	/* parsed and checked as the linux.resources of a config, so errors name the field */
+	json_auto_t *doc = json_pack("{s:s, s:{s:s}, s:{s:O}}", "ociVersion", OCI_RUNTIME_SPEC_VERSION, "root",
+				     "path", "/", "linux", "resources", resources);
+	if (!doc)
+		return plx_err_set(err, ENOMEM, "update");
+	r = oci_spec_from_json(doc, name, &spec, err);
+	if (r == 0)
+		r = oci_spec_validate(spec, err);
+	if (r < 0)
+		return r;
+	if (!spec->linux || !spec->linux->resources)
+		return 0;
+	r = plx_cgroup_update(st->cgroup_path, spec->linux->resources, err);
+	return r < 0 ? plx_err_prefix(err, "container %s", id) : 0;
 }

@@ -87,6 +87,25 @@ int plx_container_resume(struct plx_runtime *rt, const char *id, struct plx_err 
 /* The host pids of the container's processes (its cgroup), ascending. */
 int plx_container_pids(struct plx_runtime *rt, const char *id, pid_t **pids, size_t *n, struct plx_err *err);
 
+/*
+ * runc update: apply resources (a linux.resources object; name is what
+ * errors call its source) to the container's cgroup.
+ */
+int plx_container_update(struct plx_runtime *rt, const char *id, json_t *resources, const char *name,
+			 struct plx_err *err);
+
+/* The "data" of a runc "stats" event: cpu, memory, pids, blkio, hugetlb from the container's cgroup. */
+int plx_container_stats(struct plx_runtime *rt, const char *id, json_t **data, struct plx_err *err);
+
+/*
+ * runc events without --stats: a "stats" event every interval_ms and an
+ * "oom" event whenever the OOM killer acts in the container, each passed to
+ * emit ({"type","id","data"?}); ends when the container is gone or stopped,
+ * or when emit returns < 0.
+ */
+int plx_container_events(struct plx_runtime *rt, const char *id, unsigned int interval_ms,
+			 int (*emit)(json_t *event, void *ctx), void *ctx, struct plx_err *err);
+
 /* The OCI state JSON (see plx_state_to_json). */
 int plx_container_state(struct plx_runtime *rt, const char *id, json_t **out, struct plx_err *err);
 
