@@ -67,7 +67,8 @@ int plx_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
 		char *name = strchr(prefix, ':');
 		if (!name)
 			return plx_err_set(err, EINVAL,
-					   "linux.cgroupsPath: \"%s\": expected slice:prefix:name", cgroups_path);
+					   "linux.cgroupsPath: \"%s\": expected slice:prefix:name",
+					   cgroups_path);
 		*name++ = '\0';
 		__do_free char *sl = expand_slice(*slice ? slice : "system.slice");
 		if (!sl)
@@ -86,7 +87,8 @@ int plx_cgroup_resolve_path(const char *cgroups_path, const char *id, bool syste
 	}
 
 	if (has_dotdot(raw))
-		return plx_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": \"..\" is not allowed", cgroups_path);
+		return plx_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": \"..\" is not allowed",
+				   cgroups_path);
 	char *norm = plx_path_abs(raw);
 	if (!norm)
 		return plx_err_set(err, ENOMEM, "cgroup path");
@@ -112,36 +114,112 @@ static bool is_v1_hierarchy(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-int plx_cgroup_controller_version(const char *controller)
+/* "/sys/fs/cgroup/<hierarchy>" of the v1 hierarchy carrying controller, or NULL. */
+static char *v1_hierarchy_of(const char *controller)
 {
 	enum plx_cgroup_layout layout = plx_cgroup_layout();
+	__do_closedir DIR *d = NULL;
+	struct dirent *de;
 
-	if (layout == PLX_CGROUP_LEGACY || layout == PLX_CGROUP_HYBRID) {
-		__do_closedir DIR *d = opendir(PLX_CGROUP_ROOT);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.' || !is_v1_hierarchy(de->d_name))
-				continue;
-			/* a hierarchy may carry several controllers: "cpu,cpuacct" */
-			__do_free char *names = strdup(de->d_name);
-			char *save = NULL;
-			for (char *t = names ? strtok_r(names, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-				if (strcmp(t, controller) == 0)
-					return 1;
-		}
+	if (layout != PLX_CGROUP_LEGACY && layout != PLX_CGROUP_HYBRID)
+		return NULL;
+	d = opendir(PLX_CGROUP_ROOT);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !is_v1_hierarchy(de->d_name))
+			continue;
+		/* a hierarchy may carry several controllers: "cpu,cpuacct" */
+		__do_free char *names = strdup(de->d_name);
+		char *save = NULL;
+		for (char *t = names ? strtok_r(names, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+			if (strcmp(t, controller) == 0)
+				return plx_path_join(PLX_CGROUP_ROOT, de->d_name);
 	}
-	const char *v2 = plx_cgroup_v2_mount();
-	if (!v2)
-		return 0;
-	char path[PATH_MAX];
-	__do_free char *ctrls = NULL;
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", v2);
-	if (plx_read_file_at(AT_FDCWD, path, &ctrls, NULL, NULL) < 0)
-		return 0;
+	return NULL;
+}
+
+/* Whether the blank-separated list in file dir/name holds word. */
+static bool file_lists(const char *dir, const char *name, const char *word)
+{
+	__do_free char *path = plx_path_join(dir, name), *buf = NULL;
 	char *save = NULL;
-	for (char *t = strtok_r(ctrls, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
-		if (strcmp(t, controller) == 0)
-			return 2;
+
+	if (!path || plx_read_file_at(AT_FDCWD, path, &buf, NULL, NULL) < 0)
+		return false;
+	for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		if (strcmp(t, word) == 0)
+			return true;
+	return false;
+}
+
+int plx_cgroup_controller_version(const char *controller)
+{
+	__do_free char *v1 = v1_hierarchy_of(controller);
+	const char *v2;
+
+	if (v1)
+		return 1;
+	v2 = plx_cgroup_v2_mount();
+	if (v2 && file_lists(v2, "cgroup.controllers", controller))
+		return 2;
+	return 0;
+}
+
+static bool has_file(const char *dir, const char *file)
+{
+	__do_free char *path = plx_path_join(dir, file);
+
+	return path && access(path, F_OK) == 0;
+}
+
+int plx_cgroup_probe_file(const char *controller, const char *file)
+{
+	__do_free char *v1 = v1_hierarchy_of(controller);
+	const char *root = v1;
+	__do_closedir DIR *d = NULL;
+	struct dirent *de;
+
+	if (!root) {
+		root = plx_cgroup_v2_mount();
+		if (!root || (strcmp(controller, "cgroup") != 0 &&
+			      !file_lists(root, "cgroup.controllers", controller)))
+			return 0;
+	}
+	if (has_file(root, file))
+		return 1;
+	d = opendir(root);
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		__do_free char *child = plx_path_join(root, de->d_name);
+		if (!child)
+			return -ENOMEM;
+		/* v1: every child has the controller's files; v2: only where the parent enabled it */
+		if (!v1 && strcmp(controller, "cgroup") != 0 &&
+		    !file_lists(child, "cgroup.controllers", controller))
+			continue;
+		return has_file(child, file) ? 1 : 0;
+	}
+	return -ENOENT;
+}
+
+int plx_cgroup_v1_read_int(const char *controller, const char *cgpath, const char *file, long long *out)
+{
+	__do_free char *hier = v1_hierarchy_of(controller), *dir = NULL, *path = NULL, *buf = NULL;
+	char *end;
+
+	if (!hier)
+		return -ENOENT;
+	dir = plx_path_join(hier, cgpath);
+	path = dir ? plx_path_join(dir, file) : NULL;
+	if (!path)
+		return -ENOMEM;
+	int r = plx_read_file_at(AT_FDCWD, path, &buf, NULL, NULL);
+	if (r < 0)
+		return r;
+	errno = 0;
+	*out = strtoll(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n'))
+		return -EINVAL;
 	return 0;
 }
 
@@ -226,8 +304,8 @@ int plx_cgroup_freeze(const char *cgpath, bool freeze, struct plx_err *err)
 		want = freeze ? "frozen 1" : "frozen 0";
 	}
 	if (!file || !check)
-		return plx_err_set(err, ENOENT, "cgroup %s: no freezer (neither the v1 controller nor cgroup v2)",
-				   cgpath);
+		return plx_err_set(err, ENOENT,
+				   "cgroup %s: no freezer (neither the v1 controller nor cgroup v2)", cgpath);
 	int r = write_str(file, v1 ? want : (freeze ? "1" : "0"), err);
 	if (r < 0)
 		return plx_err_prefix(err, "%s cgroup %s", freeze ? "freeze" : "thaw", cgpath);
@@ -245,12 +323,33 @@ int plx_cgroup_freeze(const char *cgpath, bool freeze, struct plx_err *err)
 			   cgpath, want);
 }
 
+bool plx_cgroup_is_frozen(const char *cgpath)
+{
+	__do_free char *dir = NULL, *buf = NULL, *file = NULL;
+
+	if (plx_cgroup_controller_version("freezer") == 1) {
+		dir = plx_cgroup_v1_path("freezer", cgpath);
+		file = dir ? plx_path_join(dir, "freezer.state") : NULL;
+		if (!file || plx_read_file_at(AT_FDCWD, file, &buf, NULL, NULL) < 0)
+			return false;
+		return strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "FREEZING", 8) == 0;
+	}
+	dir = plx_cgroup_v2_path(cgpath);
+	file = dir ? plx_path_join(dir, "cgroup.events") : NULL;
+	if (!file || plx_read_file_at(AT_FDCWD, file, &buf, NULL, NULL) < 0)
+		return false;
+	for (const char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, "frozen 1", 8) == 0 && (l[8] == '\n' || l[8] == '\0'))
+			return true;
+	return false;
+}
+
 int plx_cgroup_kill_all(const char *cgpath, int sig, struct plx_err *err)
 {
 	__do_free pid_t *pids = NULL;
 	size_t n = 0;
 
-	/* v2 offers an atomic kill */
+	/* v2 offers an atomic kill, which also reaches frozen tasks */
 	if (sig == SIGKILL && plx_cgroup_layout() == PLX_CGROUP_PURE_V2) {
 		__do_free char *dir = plx_cgroup_v2_path(cgpath);
 		__do_free char *file = dir ? plx_path_join(dir, "cgroup.kill") : NULL;
@@ -258,14 +357,16 @@ int plx_cgroup_kill_all(const char *cgpath, int sig, struct plx_err *err)
 			return write_str(file, "1", err);
 	}
 
-	bool frozen = plx_cgroup_freeze(cgpath, true, NULL) == 0;
+	bool was_frozen = plx_cgroup_is_frozen(cgpath);
+	bool frozen = was_frozen || plx_cgroup_freeze(cgpath, true, NULL) == 0;
 	int r = plx_cgroup_pids(cgpath, &pids, &n, err);
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (kill(pids[i], sig) < 0 && errno != ESRCH)
 				log_warn("kill %d in cgroup %s: %s", pids[i], cgpath, strerror(errno));
 	}
-	if (frozen)
+	/* a paused container stays paused: its tasks get the signal on resume */
+	if (frozen && (!was_frozen || sig == SIGKILL))
 		plx_cgroup_freeze(cgpath, false, NULL);
 	return r;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OCI config -> liblxc configuration.  Pure apart from stat() of bind
- * mount sources (a file or a directory decides create=file|dir) and the
- * host's cgroup controller layout (v1 or v2 keys).
+ * mount sources (a file or a directory decides create=file|dir), the
+ * host's cgroup controller layout (v1 or v2 keys), whether SELinux is on
+ * (linux.mountLabel) and the addresses of the host interfaces that
+ * linux.netDevices moves.
  *
  * Deliberately left to proxmox-lxcri-init: every process.* setting,
  * capabilities, seccomp, domainname, devices (mknod), maskedPaths,
@@ -11,15 +13,20 @@
  */
 #include "lxc_conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/lxc/cgroup.h"
-#include "util/cgroupfs.h"
+#include "engine/lxc/lxc_conf_cgroup.h"
+#include "process/lsm.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -103,9 +110,122 @@ static void emit_namespaces(struct out *o, const struct oci_spec *s)
 		return;
 	}
 	kv(o, "lxc.namespace.clone", "%s", clone);
-	/* a new network namespace gets only a loopback device (runc brings it up too) */
-	if (new_net)
+	/* a new network namespace gets only a loopback device, up as runc brings it up */
+	if (new_net) {
 		kv(o, "lxc.net.0.type", "empty");
+		kv(o, "lxc.net.0.flags", "up");
+	}
+}
+
+/* The address bytes of an AF_INET or AF_INET6 sockaddr. */
+static const unsigned char *sa_bytes(const struct sockaddr *sa, size_t *len)
+{
+	if (sa->sa_family == AF_INET) {
+		*len = 4;
+		return (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+	}
+	*len = 16;
+	return (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+}
+
+/* One interface's addresses and up state, read on the host, for liblxc to set again after the move. */
+static void emit_net_device_state(struct out *o, const struct ifaddrs *all, const char *host, int idx)
+{
+	char key[64], addr[INET6_ADDRSTRLEN];
+
+	for (const struct ifaddrs *a = all; a && o->ret == 0; a = a->ifa_next) {
+		if (!a->ifa_addr || strcmp(a->ifa_name, host) != 0)
+			continue;
+		int fam = a->ifa_addr->sa_family;
+		if (fam == AF_PACKET && (a->ifa_flags & IFF_UP)) {
+			snprintf(key, sizeof(key), "lxc.net.%d.flags", idx);
+			kv(o, key, "up");
+		}
+		if (fam != AF_INET && fam != AF_INET6)
+			continue;
+		size_t len, mlen;
+		const unsigned char *bytes = sa_bytes(a->ifa_addr, &len);
+		if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)bytes))
+			continue; /* the kernel makes a new one in the container */
+		int prefix = 0;
+		const unsigned char *mask = a->ifa_netmask ? sa_bytes(a->ifa_netmask, &mlen) : NULL;
+		for (size_t b = 0; mask && b < len; b++)
+			prefix += __builtin_popcount(mask[b]);
+		inet_ntop(fam, bytes, addr, sizeof(addr));
+		snprintf(key, sizeof(key), "lxc.net.%d.%s.address", idx, fam == AF_INET ? "ipv4" : "ipv6");
+		kv(o, key, "%s/%d", addr, prefix);
+	}
+}
+
+static bool ifname_ok(const char *n)
+{
+	size_t len = strlen(n);
+	return len > 0 && len < IFNAMSIZ && !strpbrk(n, "/: \t\n") && strcmp(n, ".") != 0 &&
+	       strcmp(n, "..") != 0;
+}
+
+/*
+ * linux.netDevices (runtime-spec 1.2): liblxc's "phys" network type moves
+ * a host interface into the new network namespace and renames it.  The
+ * move drops its addresses: they and its up state are given to liblxc to
+ * set again, as the spec asks.
+ */
+static void emit_net_devices(struct out *o, const struct oci_spec *s)
+{
+	json_t *devs = json_object_get(json_object_get(s->doc, "linux"), "netDevices");
+	const struct oci_namespace *net = oci_spec_namespace(s, "network");
+	struct ifaddrs *all = NULL;
+	const char *host;
+	json_t *v;
+	int idx = 1; /* lxc.net.0 is the loopback-only "empty" one */
+	char key[64];
+
+	if (!devs || json_is_null(devs))
+		return;
+	if (!json_is_object(devs)) {
+		o->ret = plx_err_set(o->err, EINVAL, "linux.netDevices: expected object");
+		return;
+	}
+	if (json_object_size(devs) == 0)
+		return;
+	if (!net || net->path) {
+		o->ret = plx_err_set(o->err, EINVAL,
+				     "linux.netDevices: needs a new network namespace (linux.namespaces \"network\" "
+				     "without a path)");
+		return;
+	}
+	if (getifaddrs(&all) < 0) {
+		o->ret = plx_err_sys(o->err, errno, "linux.netDevices: list the host's interfaces");
+		return;
+	}
+	json_object_foreach(devs, host, v) {
+		json_t *name = json_is_object(v) ? json_object_get(v, "name") : NULL;
+		const char *target = json_is_string(name) ? json_string_value(name) : host;
+
+		if (!json_is_object(v) || (name && !json_is_string(name))) {
+			o->ret = plx_err_set(o->err, EINVAL, "linux.netDevices[\"%s\"]: expected {\"name\": string}",
+					     host);
+			break;
+		}
+		if (!ifname_ok(host) || !ifname_ok(target)) {
+			o->ret = plx_err_set(o->err, EINVAL, "linux.netDevices[\"%s\"]: \"%s\" is not an interface name",
+					     host, ifname_ok(host) ? target : host);
+			break;
+		}
+		if (if_nametoindex(host) == 0) {
+			o->ret = plx_err_sys(o->err, errno, "linux.netDevices[\"%s\"]: no such host interface", host);
+			break;
+		}
+		snprintf(key, sizeof(key), "lxc.net.%d.type", idx);
+		kv(o, key, "phys");
+		snprintf(key, sizeof(key), "lxc.net.%d.link", idx);
+		kv(o, key, "%s", host);
+		snprintf(key, sizeof(key), "lxc.net.%d.name", idx);
+		kv(o, key, "%s", target);
+		emit_net_device_state(o, all, host, idx);
+		idx++;
+	}
+	freeifaddrs(all);
 }
 
 static void emit_idmaps(struct out *o, const struct oci_spec *s)
@@ -139,8 +259,16 @@ static char *mnt_escape(const char *s)
 	return out;
 }
 
-/* Mount options runc knows that mount(2) and liblxc do not: refuse them by name. */
-static const char *const unsupported_opts[] = { "tmpcopyup", "rro", "rrw", "idmap", "ridmap", "rnoatime" };
+/*
+ * Mount options runc knows that liblxc's mount entries cannot express:
+ * they take mount(2) flags only, so no recursive attributes (mount_setattr)
+ * and no copy-up.  Refused by name rather than silently dropped.
+ */
+static const char *const unsupported_opts[] = {
+	"tmpcopyup", "rro", "rrw", "rnoatime", "ratime", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec",
+	"rexec", "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rstrictatime", "rnostrictatime",
+	"rnosymfollow", "rsymfollow",
+};
 
 bool plx_lxc_mount_option_supported(const char *opt)
 {
@@ -150,18 +278,33 @@ bool plx_lxc_mount_option_supported(const char *opt)
 	return true;
 }
 
-/* Options that are per-mount flags: a bind mount gets them only through a remount. */
-static const char *const bind_flag_opts[] = {
-	"ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "sync", "dirsync",
-	"nosymfollow",
-};
-
-static bool bind_needs_remount(char *const *options)
+/* A mount's id mappings are the container's user namespace's (the only ones liblxc idmaps to). */
+static bool idmap_is_containers(const struct oci_spec *s, const struct oci_mount *m)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(bind_flag_opts); i++)
-		if (plx_strv_contains(options, bind_flag_opts[i]))
-			return true;
-	return false;
+	const struct oci_linux *l = s->linux;
+
+	if (!l || !oci_spec_namespace(s, "user") || m->n_uid_mappings != l->n_uid_mappings ||
+	    m->n_gid_mappings != l->n_gid_mappings)
+		return false;
+	for (size_t i = 0; i < m->n_uid_mappings; i++)
+		if (memcmp(&m->uid_mappings[i], &l->uid_mappings[i], sizeof(m->uid_mappings[i])) != 0)
+			return false;
+	for (size_t i = 0; i < m->n_gid_mappings; i++)
+		if (memcmp(&m->gid_mappings[i], &l->gid_mappings[i], sizeof(m->gid_mappings[i])) != 0)
+			return false;
+	return true;
+}
+
+/* The file systems runc mounts with linux.mountLabel (not proc, sysfs, mqueue, cgroup, binds). */
+static bool takes_mount_label(const char *type)
+{
+	static const char *const unlabelled[] = { "proc",    "sysfs", "mqueue", "cgroup",
+						  "cgroup2", "bind",  "none" };
+
+	for (size_t i = 0; type && i < ARRAY_SIZE(unlabelled); i++)
+		if (strcmp(type, unlabelled[i]) == 0)
+			return false;
+	return type != NULL;
 }
 
 static bool is_bind(const struct oci_mount *m)
@@ -186,10 +329,19 @@ static void emit_mount(struct out *o, const struct plx_lxc_conf_in *in, size_t i
 				     i, m->destination);
 		return;
 	}
-	if (m->n_uid_mappings || m->n_gid_mappings) {
+	/* runc's "idmap"/"ridmap" options: idmapped with the container's mappings when none are given */
+	bool idmap_opt = plx_strv_contains(m->options, "idmap") || plx_strv_contains(m->options, "ridmap");
+	bool idmap = idmap_opt || m->n_uid_mappings || m->n_gid_mappings;
+	if (idmap_opt && !m->n_uid_mappings && !m->n_gid_mappings && !oci_spec_namespace(in->spec, "user")) {
 		o->ret = plx_err_set(o->err, EINVAL,
-				     "mounts[%zu]: idmapped mounts (uidMappings/gidMappings) are not offered by this "
-				     "runtime: liblxc only idmaps the rootfs",
+				     "mounts[%zu].options: idmap needs a user namespace (or uidMappings/gidMappings)", i);
+		return;
+	}
+	if ((m->n_uid_mappings || m->n_gid_mappings) && !idmap_is_containers(in->spec, m)) {
+		o->ret = plx_err_set(o->err, EINVAL,
+				     "mounts[%zu]: uidMappings/gidMappings must be the container's own "
+				     "(linux.uidMappings/gidMappings): liblxc idmaps a mount only to the container's "
+				     "user namespace (its idmap=container mount option)",
 				     i);
 		return;
 	}
@@ -248,18 +400,36 @@ static void emit_mount(struct out *o, const struct plx_lxc_conf_in *in, size_t i
 			o->ret = plx_err_set(o->err, EINVAL, "mounts[%zu].options: \"%s\": blank in option", i, *p);
 			return;
 		}
+		if (strcmp(*p, "idmap") == 0 || strcmp(*p, "ridmap") == 0)
+			continue; /* idmap=container below */
 		fprintf(f, "%s%s", first ? "" : ",", *p);
 		first = false;
 	}
+	bool rec = plx_strv_contains(m->options, "ridmap");
 	if (bind && !plx_strv_contains(m->options, "bind") && !plx_strv_contains(m->options, "rbind"))
 		fprintf(f, "%srbind", first ? "" : ","), first = false;
-	/*
-	 * A bind mount takes its flags only from a remount.  liblxc skips that
-	 * remount unless the entry is "ro" (or the source's flags demand it),
-	 * so nosuid/nodev/noexec/... alone would be lost: ask for it.
-	 */
-	if (bind && bind_needs_remount(m->options))
-		fprintf(f, "%sremount", first ? "" : ","), first = false;
+	else if (rec && !plx_strv_contains(m->options, "rbind"))
+		fprintf(f, "%srbind", first ? "" : ","), first = false;
+	if (idmap) {
+		if (!bind) {
+			fclose(f);
+			o->ret = plx_err_set(o->err, EINVAL,
+					     "mounts[%zu]: uidMappings/gidMappings: liblxc idmaps bind mounts only", i);
+			return;
+		}
+		fprintf(f, "%sidmap=container", first ? "" : ","), first = false;
+	}
+	if (!bind && in->spec->linux && in->spec->linux->mount_label && takes_mount_label(m->type) &&
+	    plx_selinux_enabled()) {
+		/* runc's label.FormatMountLabel; liblxc passes unknown options on, commas included */
+		if (strpbrk(in->spec->linux->mount_label, "\" \t\n")) {
+			fclose(f);
+			o->ret = plx_err_set(o->err, EINVAL, "linux.mountLabel: \"%s\" is not an SELinux label",
+					     in->spec->linux->mount_label);
+			return;
+		}
+		fprintf(f, "%scontext=\"%s\"", first ? "" : ",", in->spec->linux->mount_label), first = false;
+	}
 
 	const char *create = "dir";
 	if (bind) {
@@ -311,275 +481,6 @@ static void emit_mounts(struct out *o, const struct plx_lxc_conf_in *in)
 	}
 }
 
-/* runc's AllowedDevices: what a container may always use. */
-static const char *const default_device_rules[] = {
-	"c *:* m", "b *:* m",  "c 1:3 rwm",  "c 1:8 rwm",  "c 1:7 rwm",  "c 5:0 rwm",
-	"c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
-};
-
-static void fmt_devnum(char *buf, size_t len, int64_t v)
-{
-	if (v < 0)
-		snprintf(buf, len, "*");
-	else
-		snprintf(buf, len, "%lld", (long long)v);
-}
-
-static void emit_device_rules(struct out *o, const struct oci_spec *s)
-{
-	const struct oci_resources *r = s->linux ? s->linux->resources : NULL;
-	int ver = plx_cgroup_controller_version("devices");
-	const char *prefix = ver == 1 ? "lxc.cgroup.devices" : "lxc.cgroup2.devices";
-	char key[64], maj[24], min[24];
-
-	if (!r || r->n_devices == 0)
-		return;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const struct oci_device_rule *d = &r->devices[i];
-		snprintf(key, sizeof(key), "%s.%s", prefix, d->allow ? "allow" : "deny");
-		if (d->type == 'a' && d->major < 0 && d->minor < 0) {
-			kv(o, key, "a");
-			continue;
-		}
-		fmt_devnum(maj, sizeof(maj), d->major);
-		fmt_devnum(min, sizeof(min), d->minor);
-		kv(o, key, "%c %s:%s %s", d->type ? d->type : 'a', maj, min, d->access ? d->access : "rwm");
-	}
-	/* devices listed in linux.devices are usable, as runc allows them */
-	snprintf(key, sizeof(key), "%s.allow", prefix);
-	for (size_t i = 0; s->linux && i < s->linux->n_devices; i++) {
-		const struct oci_device *d = &s->linux->devices[i];
-		if (d->type == 'p')
-			continue;
-		kv(o, key, "%c %lld:%lld rwm", d->type == 'u' ? 'c' : d->type, (long long)d->major,
-		   (long long)d->minor);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(default_device_rules); i++)
-		kv(o, key, "%s", default_device_rules[i]);
-}
-
-/* One cgroup setting: written with the v1 or v2 key depending on where the controller lives. */
-static void cg_set(struct out *o, const char *field, const char *ctrl, const char *v1file, const char *v2file,
-		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void cg_set(struct out *o, const char *field, const char *ctrl, const char *v1file, const char *v2file,
-		   const char *fmt, ...)
-{
-	__do_free char *val = NULL;
-	char key[128];
-	va_list ap;
-
-	if (o->ret < 0)
-		return;
-	int ver = plx_cgroup_controller_version(ctrl);
-	const char *file = ver == 1 ? v1file : v2file;
-	if (ver == 0 || !file) {
-		o->ret = plx_err_set(o->err, EOPNOTSUPP,
-				     "linux.resources.%s: the %s controller has no %s on this host's cgroup %s",
-				     field, ctrl, ver == 0 ? "hierarchy" : "such setting",
-				     ver == 1 ? "v1 hierarchy" : "v2 hierarchy");
-		return;
-	}
-	va_start(ap, fmt);
-	int r = vasprintf(&val, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		o->ret = plx_err_set(o->err, ENOMEM, "lxc config");
-		return;
-	}
-	snprintf(key, sizeof(key), "%s.%s", ver == 1 ? "lxc.cgroup" : "lxc.cgroup2", file);
-	kv(o, key, "%s", val);
-}
-
-static bool v2(const char *ctrl)
-{
-	return plx_cgroup_controller_version(ctrl) == 2;
-}
-
-/* cgroup v2 "max" for OCI's -1 (unlimited) */
-static void fmt_limit(char *buf, size_t len, int64_t v, bool is_v2)
-{
-	if (v < 0 && is_v2)
-		snprintf(buf, len, "max");
-	else
-		snprintf(buf, len, "%lld", (long long)v);
-}
-
-static void emit_memory(struct out *o, const struct oci_memory *m)
-{
-	char buf[32];
-	bool mv2 = v2("memory");
-
-	if (m->has_limit) {
-		fmt_limit(buf, sizeof(buf), m->limit, mv2);
-		cg_set(o, "memory.limit", "memory", "memory.limit_in_bytes", "memory.max", "%s", buf);
-	}
-	if (m->has_reservation) {
-		fmt_limit(buf, sizeof(buf), m->reservation, mv2);
-		cg_set(o, "memory.reservation", "memory", "memory.soft_limit_in_bytes", "memory.low", "%s", buf);
-	}
-	if (m->has_swap) {
-		if (mv2) {
-			/* OCI swap is memory+swap; v2 limits swap alone */
-			if (m->swap < 0 || !m->has_limit || m->limit < 0)
-				snprintf(buf, sizeof(buf), "max");
-			else if (m->swap < m->limit)
-				o->ret = plx_err_set(o->err, EINVAL,
-						     "linux.resources.memory.swap: %lld is below memory.limit %lld",
-						     (long long)m->swap, (long long)m->limit);
-			else
-				snprintf(buf, sizeof(buf), "%lld", (long long)(m->swap - m->limit));
-			cg_set(o, "memory.swap", "memory", NULL, "memory.swap.max", "%s", buf);
-		} else {
-			cg_set(o, "memory.swap", "memory", "memory.memsw.limit_in_bytes", NULL, "%lld",
-			       (long long)m->swap);
-		}
-	}
-	if (m->has_swappiness)
-		cg_set(o, "memory.swappiness", "memory", "memory.swappiness", NULL, "%llu",
-		       (unsigned long long)m->swappiness);
-	if (m->has_disable_oom_killer && m->disable_oom_killer)
-		cg_set(o, "memory.disableOOMKiller", "memory", "memory.oom_control", NULL, "1");
-	if (m->has_kernel_tcp)
-		cg_set(o, "memory.kernelTCP", "memory", "memory.kmem.tcp.limit_in_bytes", NULL, "%lld",
-		       (long long)m->kernel_tcp);
-	/* memory.kernel: kernel 5.16+ ignores kmem limits; runc ignores it as well */
-}
-
-static void emit_cpu(struct out *o, const struct oci_cpu *c)
-{
-	bool cv2 = v2("cpu");
-
-	if (c->has_shares) {
-		if (cv2) /* runc's conversion: [2, 262144] -> [1, 10000] */
-			cg_set(o, "cpu.shares", "cpu", NULL, "cpu.weight", "%llu",
-			       c->shares == 0 ? 100ULL
-					      : 1 + ((unsigned long long)(c->shares < 2 ? 2 : c->shares) - 2) * 9999 /
-							    262142);
-		else
-			cg_set(o, "cpu.shares", "cpu", "cpu.shares", NULL, "%llu", (unsigned long long)c->shares);
-	}
-	if (cv2 && (c->has_quota || c->has_period)) {
-		unsigned long long period = c->has_period && c->period ? c->period : 100000;
-		if (c->has_quota && c->quota > 0)
-			cg_set(o, "cpu.quota", "cpu", NULL, "cpu.max", "%lld %llu", (long long)c->quota, period);
-		else
-			cg_set(o, "cpu.quota", "cpu", NULL, "cpu.max", "max %llu", period);
-	} else {
-		if (c->has_period)
-			cg_set(o, "cpu.period", "cpu", "cpu.cfs_period_us", NULL, "%llu",
-			       (unsigned long long)c->period);
-		if (c->has_quota)
-			cg_set(o, "cpu.quota", "cpu", "cpu.cfs_quota_us", NULL, "%lld", (long long)c->quota);
-	}
-	if (c->has_burst)
-		cg_set(o, "cpu.burst", "cpu", "cpu.cfs_burst_us", "cpu.max.burst", "%llu",
-		       (unsigned long long)c->burst);
-	if (c->has_realtime_period)
-		cg_set(o, "cpu.realtimePeriod", "cpu", "cpu.rt_period_us", NULL, "%llu",
-		       (unsigned long long)c->realtime_period);
-	if (c->has_realtime_runtime)
-		cg_set(o, "cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", NULL, "%lld",
-		       (long long)c->realtime_runtime);
-	if (c->has_idle)
-		cg_set(o, "cpu.idle", "cpu", NULL, "cpu.idle", "%lld", (long long)c->idle);
-	if (c->cpus && *c->cpus)
-		cg_set(o, "cpu.cpus", "cpuset", "cpuset.cpus", "cpuset.cpus", "%s", c->cpus);
-	if (c->mems && *c->mems)
-		cg_set(o, "cpu.mems", "cpuset", "cpuset.mems", "cpuset.mems", "%s", c->mems);
-}
-
-static void emit_throttle(struct out *o, const char *field, const struct oci_throttle_device *v, size_t n,
-			  const char *v1file, const char *v2key)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (v2("io"))
-			cg_set(o, field, "io", NULL, "io.max", "%lld:%lld %s=%llu", (long long)v[i].major,
-			       (long long)v[i].minor, v2key, (unsigned long long)v[i].rate);
-		else
-			cg_set(o, field, "blkio", v1file, NULL, "%lld:%lld %llu", (long long)v[i].major,
-			       (long long)v[i].minor, (unsigned long long)v[i].rate);
-	}
-}
-
-static void emit_blkio(struct out *o, const struct oci_block_io *b)
-{
-	bool bv2 = v2("io");
-	const char *ctrl = bv2 ? "io" : "blkio";
-
-	if (b->has_weight) {
-		if (bv2) /* runc's conversion: [10, 1000] -> [1, 10000] */
-			cg_set(o, "blockIO.weight", ctrl, NULL, "io.weight", "%u",
-			       1 + ((unsigned)b->weight - 10) * 9999 / 990);
-		else
-			cg_set(o, "blockIO.weight", ctrl, "blkio.weight", NULL, "%u", b->weight);
-	}
-	if (b->has_leaf_weight)
-		cg_set(o, "blockIO.leafWeight", ctrl, "blkio.leaf_weight", NULL, "%u", b->leaf_weight);
-	for (size_t i = 0; i < b->n_weight_device; i++) {
-		const struct oci_weight_device *w = &b->weight_device[i];
-		if (w->has_weight)
-			cg_set(o, "blockIO.weightDevice", ctrl, "blkio.weight_device", "io.weight", "%lld:%lld %u",
-			       (long long)w->major, (long long)w->minor, w->weight);
-	}
-	emit_throttle(o, "blockIO.throttleReadBpsDevice", b->throttle_read_bps, b->n_throttle_read_bps,
-		      "blkio.throttle.read_bps_device", "rbps");
-	emit_throttle(o, "blockIO.throttleWriteBpsDevice", b->throttle_write_bps, b->n_throttle_write_bps,
-		      "blkio.throttle.write_bps_device", "wbps");
-	emit_throttle(o, "blockIO.throttleReadIOPSDevice", b->throttle_read_iops, b->n_throttle_read_iops,
-		      "blkio.throttle.read_iops_device", "riops");
-	emit_throttle(o, "blockIO.throttleWriteIOPSDevice", b->throttle_write_iops, b->n_throttle_write_iops,
-		      "blkio.throttle.write_iops_device", "wiops");
-}
-
-static void emit_resources(struct out *o, const struct oci_spec *s)
-{
-	const struct oci_resources *r = s->linux ? s->linux->resources : NULL;
-	char key[160], buf[32];
-
-	if (!r)
-		return;
-	if (r->memory)
-		emit_memory(o, r->memory);
-	if (r->cpu)
-		emit_cpu(o, r->cpu);
-	if (r->has_pids_limit) {
-		/* OCI: 0 or -1 is unlimited; both hierarchies spell that "max" */
-		if (r->pids_limit > 0)
-			snprintf(buf, sizeof(buf), "%lld", (long long)r->pids_limit);
-		else
-			snprintf(buf, sizeof(buf), "max");
-		cg_set(o, "pids.limit", "pids", "pids.max", "pids.max", "%s", buf);
-	}
-	if (r->block_io)
-		emit_blkio(o, r->block_io);
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
-		char v1f[96], v2f[96];
-		snprintf(v1f, sizeof(v1f), "hugetlb.%s.limit_in_bytes", h->page_size);
-		snprintf(v2f, sizeof(v2f), "hugetlb.%s.max", h->page_size);
-		cg_set(o, "hugepageLimits", "hugetlb", v1f, v2f, "%llu", (unsigned long long)h->limit);
-	}
-	if (r->has_net_class_id)
-		cg_set(o, "network.classID", "net_cls", "net_cls.classid", NULL, "%u", r->net_class_id);
-	for (size_t i = 0; i < r->n_net_priorities; i++)
-		cg_set(o, "network.priorities", "net_prio", "net_prio.ifpriomap", NULL, "%s %u",
-		       r->net_priorities[i].name, r->net_priorities[i].priority);
-	for (size_t i = 0; i < r->n_unified && o->ret == 0; i++) {
-		const char *k = r->unified[i].key;
-		if (!plx_cgroup_v2_mount()) {
-			o->ret = plx_err_set(o->err, EOPNOTSUPP,
-					     "linux.resources.unified[\"%s\"]: this host has no cgroup v2 hierarchy", k);
-			return;
-		}
-		if (strchr(k, '/') || k[0] == '.') {
-			o->ret = plx_err_set(o->err, EINVAL, "linux.resources.unified[\"%s\"]: not a cgroup file name", k);
-			return;
-		}
-		snprintf(key, sizeof(key), "lxc.cgroup2.%s", k);
-		kv(o, key, "%s", r->unified[i].value);
-	}
-}
-
 static void emit_misc(struct out *o, const struct plx_lxc_conf_in *in)
 {
 	const struct oci_spec *s = in->spec;
@@ -601,11 +502,31 @@ static void emit_misc(struct out *o, const struct plx_lxc_conf_in *in)
 		if (strcmp(l->personality->domain, "LINUX32") == 0)
 			kv(o, "lxc.arch", "linux32");
 	}
+	if (l && l->intel_rdt) {
+		struct stat st;
+		bool resctrl = stat("/sys/fs/resctrl/schemata", &st) == 0;
+		o->ret = plx_err_set(o->err, EOPNOTSUPP, "linux.intelRdt: %s",
+				     resctrl ? "liblxc manages no resctrl groups (Intel RDT)"
+					     : "Intel RDT is not enabled on this host (no resctrl file system)");
+		return;
+	}
 	for (size_t i = 0; l && i < l->n_time_offsets; i++) {
 		const struct oci_time_offset *t = &l->time_offsets[i];
-		snprintf(key, sizeof(key), "lxc.time.offset.%s", t->clock);
-		long long ns = (long long)t->secs * 1000000000LL + t->nanosecs;
-		kv(o, key, "%lldns", ns);
+		/* liblxc names CLOCK_BOOTTIME's offset "boot" */
+		const char *clock = strcmp(t->clock, "boottime") == 0 ? "boot" : t->clock;
+		snprintf(key, sizeof(key), "lxc.time.offset.%s", clock);
+		/* liblxc writes whole seconds or nanoseconds below a second, never both */
+		if (t->nanosecs == 0) {
+			kv(o, key, "%llds", (long long)t->secs);
+		} else if (t->secs == 0 && t->nanosecs < 1000000000U) {
+			kv(o, key, "%uns", t->nanosecs);
+		} else {
+			o->ret = plx_err_set(o->err, EINVAL,
+					     "linux.timeOffsets.%s: liblxc sets whole seconds or nanoseconds below "
+					     "one second, not %lld s and %u ns",
+					     t->clock, (long long)t->secs, t->nanosecs);
+			return;
+		}
 	}
 	if (in->apparmor_enabled)
 		kv(o, "lxc.apparmor.profile", "unconfined");
@@ -641,11 +562,12 @@ int plx_lxc_conf_build(const struct plx_lxc_conf_in *in, char **text, struct plx
 	kv(&o, "lxc.cgroup.dir.monitor", "%s", in->monitor_cgroup + (in->monitor_cgroup[0] == '/'));
 
 	emit_namespaces(&o, in->spec);
+	emit_net_devices(&o, in->spec);
 	emit_idmaps(&o, in->spec);
 	emit_misc(&o, in);
 	emit_mounts(&o, in);
-	emit_device_rules(&o, in->spec);
-	emit_resources(&o, in->spec);
+	if (o.ret == 0)
+		o.ret = plx_lxc_conf_cgroup(o.f, in->spec, in->cgroup_path, err);
 
 	fclose(o.f);
 	if (o.ret < 0)
