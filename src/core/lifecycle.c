@@ -569,6 +569,9 @@ int plx_container_kill(struct plx_runtime *rt, const char *id, int sig, bool all
 		return plx_err_set(err, ESRCH, "container not running");
 	if (kill(st->pid, sig) < 0)
 		return plx_err_sys(err, errno, "container %s: kill %d", id, st->pid);
+	/* a frozen task cannot die: SIGKILL thaws a paused container, as runc does */
+	if (sig == SIGKILL && s == PLX_STATUS_PAUSED)
+		return plx_cgroup_freeze(st->cgroup_path, false, err);
 	return 0;
 }
 

@@ -105,3 +105,10 @@ def test_pause_stopped_container_fails(running):
     assert wait_for(lambda: status(cli) == "stopped")
     r = cli("pause", "c")
     assert r.returncode == 1 and "not running" in r.stderr
+
+
+def test_sigkill_reaches_a_paused_container(running):
+    cli = running
+    assert cli("pause", "c").returncode == 0
+    assert cli("kill", "c", "KILL").returncode == 0
+    assert wait_for(lambda: status(cli) == "stopped")
