@@ -20,8 +20,9 @@ struct plx_init {
 };
 
 /*
- * "create": finish the container (domainname, devices, /dev symlinks, cwd,
- * terminal, read-only root and paths, masked paths) and resolve the program.
+ * "create": finish the container (bind mount flags, devpts options, mount
+ * propagation, domainname, devices, /dev symlinks, cwd, terminal, read-only
+ * root and paths, masked paths) and resolve the program.
  * fd is the console socket sent along, or -1; it is consumed.
  */
 int plx_init_create(struct plx_init *ini, json_t *msg, int fd, struct plx_err *err);

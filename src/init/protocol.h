@@ -11,8 +11,9 @@
  *  1. create -> init  {"type":"create", "id", "bundle", "config": {...the whole config.json...},
  *                       "preserve_fds": N, "console_socket": true|false, "no_new_keyring": bool}
  *                       [fd: connected console socket when "console_socket" is true]
- *     The init finishes what LXC cannot express (domainname, root.readonly,
- *     maskedPaths, readonlyPaths, OCI devices, /dev symlinks), resolves
+ *     The init finishes what LXC cannot express (flags of bind mounts, devpts
+ *     options, mount propagation, domainname, root.readonly, maskedPaths,
+ *     readonlyPaths, OCI devices, /dev symlinks), resolves
  *     process.args[0] in the container, makes the pty and sends its master
  *     over the console socket when process.terminal, then answers
  *     init -> create  {"type":"ready"}  or  {"type":"error","message":"..."} (and exits).
@@ -22,8 +23,8 @@
  *                       has SCMP_ACT_NOTIFY rules: the init sends runc's ContainerProcessState
  *                       JSON with the seccomp notify fd over it, as runc does]
  *     The init runs the startContainer hooks, applies the process settings
- *     (rlimits, user, umask, capabilities, no_new_privs, apparmor, seccomp
- *     last), closes every fd but stdio and preserved ones, answers
+ *     (rlimits, scheduler, I/O priority, user, umask, capabilities,
+ *     no_new_privs, apparmor, seccomp last), closes every fd but stdio and preserved ones, answers
  *     init -> start   {"type":"exec"}  and execve()s.  The connection is
  *     close-on-exec, so start then reads EOF: success.  When execve (or
  *     anything before it) fails the init sends {"type":"error","message"}

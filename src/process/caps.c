@@ -91,8 +91,19 @@ int plx_caps_apply(const struct oci_capabilities *c, struct plx_err *err)
 		if (!(ambient & (UINT64_C(1) << v)))
 			continue;
 		if (cap_set_ambient(v, CAP_SET) < 0) {
+			int e = errno;
 			__do_cap_free_str char *name = cap_to_name(v);
-			return plx_err_sys(err, errno, "raise ambient capability %s", name ? name : "?");
+			/*
+			 * EPERM: not both permitted and inheritable.  runc's own
+			 * template asks for that and runc 1.1 ignores the error:
+			 * the capability is just not ambient.
+			 */
+			if (e == EPERM) {
+				log_debug("process.capabilities.ambient: %s skipped: it is not inheritable "
+					  "and permitted", name ? name : "?");
+				continue;
+			}
+			return plx_err_sys(err, e, "raise ambient capability %s", name ? name : "?");
 		}
 	}
 	return 0;

@@ -23,5 +23,9 @@ uint64_t plx_caps_mask(char *const *names, const char *set);
 /* Drop from the bounding set every capability not in c->bounding. */
 int plx_caps_drop_bounding(const struct oci_capabilities *c, struct plx_err *err);
 
-/* Set effective/permitted/inheritable exactly, then the ambient set. */
+/*
+ * Set effective/permitted/inheritable exactly, then the ambient set; an
+ * ambient capability the kernel refuses (not inheritable and permitted) is
+ * skipped, as runc 1.1 does.
+ */
 int plx_caps_apply(const struct oci_capabilities *c, struct plx_err *err);

@@ -18,6 +18,7 @@
 #include "process/lsm.h"
 #include "process/pty.h"
 #include "process/rlimits.h"
+#include "process/scheduling.h"
 #include "process/seccomp_filter.h"
 #include "util/cleanup.h"
 
@@ -115,6 +116,11 @@ int plx_process_finalize(const struct oci_process *p, const struct plx_finalize_
 	if ((r = plx_rlimits_apply(p->rlimits, p->n_rlimits, err)) < 0)
 		return r;
 	if (p->has_oom_score_adj && (r = set_oom_score_adj(p->oom_score_adj, err)) < 0)
+		return r;
+	/* while still root: a real-time policy or class needs CAP_SYS_NICE / CAP_SYS_ADMIN */
+	if ((r = plx_sched_apply(p->scheduler, err)) < 0)
+		return r;
+	if ((r = plx_ioprio_apply(p->io_priority, err)) < 0)
 		return r;
 	if (o->session_keyring && (r = plx_keyring_join_session(o->session_keyring, err)) < 0)
 		return r;

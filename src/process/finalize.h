@@ -19,7 +19,7 @@ struct plx_finalize_opts {
 
 /*
  * In runc's order: a new session (the pty as stdio and controlling
- * terminal when there is one), rlimits, oomScoreAdj, session keyring,
+ * terminal when there is one), rlimits, oomScoreAdj, scheduler, ioPriority, session keyring,
  * AppArmor profile, SELinux label, bounding set, groups/gid/uid,
  * capabilities (effective, permitted, inheritable, ambient; untouched when
  * process.capabilities is absent), umask (default 0022), chdir(cwd),

@@ -26,6 +26,21 @@ struct hook_io {
 	size_t tail_len;
 };
 
+/* N of "/proc/self/fd/N", else -1 */
+static int fd_of_proc_path(const char *path)
+{
+	static const char prefix[] = "/proc/self/fd/";
+	char *end;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	errno = 0;
+	long n = strtol(path + sizeof(prefix) - 1, &end, 10);
+	if (errno || *end || end == path + sizeof(prefix) - 1 || n < 0 || n > 1 << 20)
+		return -1;
+	return (int)n;
+}
+
 static void __attribute__((noreturn))
 hook_child(const struct oci_hook *h, int in_fd, int out_fd, int err_pipe)
 {
@@ -48,6 +63,14 @@ hook_child(const struct oci_hook *h, int in_fd, int out_fd, int err_pipe)
 		goto fail;
 	/* the container's preserved fds and ours are not the hook's business */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/*
+	 * ...except the hook itself when it is run through /proc/self/fd/N (a
+	 * createContainer hook opened on the host): a script's interpreter
+	 * reads it through that name after execve.
+	 */
+	int self_fd = fd_of_proc_path(h->path);
+	if (self_fd >= 3)
+		fcntl(self_fd, F_SETFD, 0);
 	execve(h->path, h->args ? h->args : default_argv, h->env ? h->env : empty_env);
 fail:;
 	int e = errno;

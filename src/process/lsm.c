@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/log.h"
 
 #ifndef SELINUX_MAGIC
 #define SELINUX_MAGIC 0xf97cff8c
@@ -72,16 +71,25 @@ int plx_apparmor_exec_profile(const char *profile, struct plx_err *err)
 	return r < 0 ? plx_err_prefix(err, "process.apparmorProfile \"%s\"", profile) : 0;
 }
 
+int plx_selinux_check(const char *label, struct plx_err *err)
+{
+	if (label && *label && !plx_selinux_enabled())
+		return plx_err_set(err, EOPNOTSUPP,
+				   "selinux label is specified in config, but selinux is disabled or not supported "
+				   "(process.selinuxLabel \"%s\")",
+				   label);
+	return 0;
+}
+
 int plx_selinux_exec_label(const char *label, struct plx_err *err)
 {
 	static const char *const attrs[] = { "/proc/thread-self/attr/exec", "/proc/self/attr/exec", NULL };
 
 	if (!label || !*label)
 		return 0;
-	if (!plx_selinux_enabled()) {
-		log_debug("process.selinuxLabel \"%s\" ignored: SELinux is not enabled", label);
-		return 0;
-	}
-	int r = write_attr(attrs, label, "selinux", err);
+	int r = plx_selinux_check(label, err);
+	if (r < 0)
+		return r;
+	r = write_attr(attrs, label, "selinux", err);
 	return r < 0 ? plx_err_prefix(err, "process.selinuxLabel \"%s\"", label) : 0;
 }

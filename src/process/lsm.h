@@ -15,5 +15,8 @@ bool plx_selinux_enabled(void);
  */
 int plx_apparmor_exec_profile(const char *profile, struct plx_err *err);
 
-/* Label the next execve (process.selinuxLabel); ignored when SELinux is off. */
+/* A label while SELinux is off: the error runc's validator gives. */
+int plx_selinux_check(const char *label, struct plx_err *err);
+
+/* Label the next execve (process.selinuxLabel); an error when SELinux is off, as in runc. */
 int plx_selinux_exec_label(const char *label, struct plx_err *err);

@@ -167,12 +167,43 @@ static void test_user_switch_without_caps(void **state)
 	assert_int_equal(run_child(child_user_without_caps), 0);
 }
 
+/* runc's template: ambient capabilities that are not inheritable are skipped, not fatal */
+static int child_ambient_not_inheritable(void)
+{
+	char *both[] = { "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL };
+	char *kill_only[] = { "CAP_KILL", NULL };
+	struct oci_capabilities c = { .bounding = both,
+				      .effective = both,
+				      .permitted = both,
+				      .inheritable = kill_only,
+				      .ambient = both };
+	struct plx_err err = PLX_ERR_INIT;
+
+	if (plx_caps_drop_bounding(&c, &err) < 0 || plx_caps_apply(&c, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 10;
+	}
+	if (status_caps("CapAmb") != 1ULL << CAP_KILL)
+		return 11;
+	if (status_caps("CapPrm") != KILL_BIND)
+		return 12;
+	return 0;
+}
+
+static void test_ambient_not_inheritable_is_skipped(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(run_child(child_ambient_not_inheritable), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_apply_as_root),
+		cmocka_unit_test(test_ambient_not_inheritable_is_skipped),
 		cmocka_unit_test(test_user_switch_keeps_requested_caps),
 		cmocka_unit_test(test_user_switch_without_caps),
 	};

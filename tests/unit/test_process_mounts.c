@@ -104,9 +104,82 @@ static void test_mask_readonly_root(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void test_option_words(void **state)
+{
+	char *opts[] = { "rbind", "ro", "nosuid", "size=1m", "noexec", "rslave", "private", "rw", NULL };
+	char *none[] = { "bind", "mode=0755", NULL };
+
+	assert_int_equal(plx_mount_flags(opts), MS_RDONLY | MS_NOSUID | MS_NOEXEC);
+	/* the last propagation word wins */
+	assert_int_equal(plx_mount_propagation(opts), MS_PRIVATE);
+	assert_int_equal(plx_mount_flags(none), 0);
+	assert_int_equal(plx_mount_propagation(none), 0);
+	assert_int_equal(plx_mount_flags(NULL), 0);
+}
+
+/* bind mounts get their flags by a remount; other types are left alone; propagation as asked */
+static int child_bind_flags(void)
+{
+	char src[128], dst[128], other[128];
+	struct plx_err err = PLX_ERR_INIT;
+	struct statvfs sv;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 2;
+	if (mount("tmpfs", dir, "tmpfs", 0, NULL) < 0)
+		return 3;
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	if (mkdir(src, 0755) < 0 || mkdir(dst, 0755) < 0 || mkdir(other, 0755) < 0)
+		return 4;
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0 || mount("tmpfs", other, "tmpfs", 0, NULL) < 0)
+		return 5;
+	char *bind_opts[] = { "rbind", "nosuid", "noexec", "ro", "rshared", NULL };
+	char *tmpfs_opts[] = { "nodev", NULL };
+	struct oci_mount m[] = {
+		{ .destination = dst, .type = "bind", .source = src, .options = bind_opts },
+		{ .destination = other, .type = "tmpfs", .source = "tmpfs", .options = tmpfs_opts },
+	};
+	if (plx_bind_mount_flags(m, 2, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 6;
+	}
+	if (statvfs(dst, &sv) < 0 || !(sv.f_flag & ST_NOSUID) || !(sv.f_flag & ST_NOEXEC) ||
+	    !(sv.f_flag & ST_RDONLY))
+		return 7;
+	if (statvfs(other, &sv) < 0 || (sv.f_flag & ST_NODEV))
+		return 8; /* not a bind mount: its flags were liblxc's business */
+	if (statvfs(src, &sv) < 0 || (sv.f_flag & (ST_NOSUID | ST_RDONLY)))
+		return 9; /* the source keeps its own */
+	return 0;
+}
+
+static void test_bind_mount_flags(void **state)
+{
+	int status;
+
+	if (geteuid() != 0)
+		skip();
+	strcpy(dir, "/tmp/plx-mnt-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_bind_flags());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3)
+		skip(); /* no mount namespaces here */
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_option_words),
+		cmocka_unit_test(test_bind_mount_flags),
 		cmocka_unit_test(test_mask_readonly_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
