@@ -131,8 +131,22 @@ int plx_hooks_run_in_container(pid_t pid, const struct oci_hook_list *l, const c
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	if (got > 0)
-		return plx_err_set(err, EIO, "%s", msg);
+	if (got > 0) {
+		/* the hooks ran as /proc/self/fd/N: say the path the config names */
+		__do_free char *named = strdup(msg);
+		for (size_t i = 0; named && i < h.n; i++) {
+			char *at = strstr(named, h.paths[i]);
+			if (!at)
+				continue;
+			char *fixed = NULL;
+			if (asprintf(&fixed, "%.*s%s%s", (int)(at - named), named, l->v[i].path,
+				     at + strlen(h.paths[i])) >= 0) {
+				free(named);
+				named = fixed;
+			}
+		}
+		return plx_err_set(err, EIO, "%s", named ? named : msg);
+	}
 	return plx_err_set(err, EIO, "%s hooks: helper in the container's namespaces died (status %d)", kind,
 			   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }

@@ -31,16 +31,16 @@ static const char *const hooks[] = {
  * only those the engine applies are listed (plx_lxc_mount_option_supported).
  */
 static const char *const mount_options[] = {
-	"async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "lazytime", "mand",
-	"noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime",
-	"nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate",
-	"rro", "rrw", "rshared", "rslave", "runbindable", "rw", "shared", "slave", "strictatime",
-	"suid", "sync", "tmpcopyup", "unbindable",
+	"async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "idmap", "lazytime", "mand",
+	"noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime",
+	"nosuid", "private", "rbind", "relatime", "remount", "ridmap", "ro", "rprivate", "rro", "rrw",
+	"rshared", "rslave", "runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync",
+	"tmpcopyup", "unbindable",
 };
 
-/* no "time": the engine does not translate linux.timeOffsets */
+/* "time": liblxc's lxc.time.offset.* (test_namespace_time_offsets) */
 static const char *const namespaces[] = {
-	"cgroup", "ipc", "mount", "network", "pid", "user", "uts",
+	"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 };
 
 static const char *const seccomp_actions[] = {
@@ -192,6 +192,6 @@ json_t *plx_features(void)
 			 "apparmor", "enabled", apparmor,
 			 "selinux", "enabled", 0,
 			 "intelRdt", "enabled", 0,
-			 "mountExtensions", "idmap", "enabled", 0,
+			 "mountExtensions", "idmap", "enabled", 1,
 			 "annotations", annotations());
 }

@@ -61,22 +61,3 @@ def kill_quietly(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def ensure_root_subids(start=100000, count=65536):
-    """liblxc maps user namespaces with shadow's newuidmap when it is installed, and then insists
-    that root own the ranges in /etc/subuid and /etc/subgid, as Proxmox VE sets up
-    (root:100000:65536).  Add them if missing; returns an undo function."""
-    added = []
-    line = f"root:{start}:{count}\n"
-    for f in ("/etc/subuid", "/etc/subgid"):
-        p = pathlib.Path(f)
-        text = p.read_text() if p.exists() else ""
-        if line not in text:
-            p.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line)
-            added.append(p)
-
-    def undo():
-        for p in added:
-            p.write_text(p.read_text().replace(line, ""))
-    return undo

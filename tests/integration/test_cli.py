@@ -360,7 +360,7 @@ def test_features(binary):
     # runc extensions the liblxc translation refuses are not claimed
     assert "rro" not in f["mountOptions"] and "tmpcopyup" not in f["mountOptions"]
     lx = f["linux"]
-    assert sorted(lx["namespaces"]) == ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
+    assert sorted(lx["namespaces"]) == ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
     assert "CAP_SYS_ADMIN" in lx["capabilities"]
     assert lx["cgroup"] == {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": False}
     assert lx["seccomp"]["enabled"] is True
@@ -369,7 +369,7 @@ def test_features(binary):
     assert "SCMP_ARCH_X86_64" in lx["seccomp"]["archs"]
     assert lx["apparmor"]["enabled"] == os.path.exists("/sys/kernel/security/apparmor")
     assert lx["selinux"] == {"enabled": False}
-    assert lx["mountExtensions"] == {"idmap": {"enabled": False}}
+    assert lx["mountExtensions"] == {"idmap": {"enabled": True}}
     version = plain(binary, "--version").stdout.split("\n")[0].split()[-1]
     assert f["annotations"]["org.proxmox-lxcri.version"] == version
 

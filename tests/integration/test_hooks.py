@@ -192,6 +192,8 @@ def test_failing_create_hook_fails_create_and_cleans_up(rt, make_bundle, hooks, 
     r = rt("create", "--bundle", b, c)
     assert r.returncode == 1
     assert f"{kind} hook #1" in r.stderr and "exit status 3" in r.stderr and "hook says no" in r.stderr
+    # the message names the hook as the config does (createContainer hooks run through /proc/self/fd)
+    assert str(fail) in r.stderr and "/proc/self/fd/" not in r.stderr
     assert_gone(rt, c)
     state = hooks.state(kind)
     assert wait_for(lambda: not pid_alive(state["pid"]), 5)

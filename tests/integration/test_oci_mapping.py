@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from lifecycle_util import cgroup_dirs, ensure_root_subids, wait_for
+from lifecycle_util import cgroup_dirs, wait_for
 from mapping_util import Runtime
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root on this machine")
@@ -688,16 +688,22 @@ def test_intel_rdt(rt, make_bundle):
 
 
 @pytest.fixture
-def root_subids():
-    """liblxc maps ids with newuidmap/newgidmap when installed, which want root's ranges in
-    /etc/subuid and /etc/subgid (lifecycle_util.ensure_root_subids)."""
-    undo = ensure_root_subids()
+def no_root_subids():
+    """As runc, a user namespace needs no ranges for root in /etc/subuid and /etc/subgid, even
+    with shadow's newuidmap installed: take root's lines away for the test."""
+    saved = {}
+    for f in ("/etc/subuid", "/etc/subgid"):
+        p = pathlib.Path(f)
+        if p.exists():
+            saved[p] = p.read_text()
+            p.write_text("".join(l for l in saved[p].splitlines(True) if not l.startswith("root:")))
     yield
-    undo()
+    for p, text in saved.items():
+        p.write_text(text)
 
 
 @pytest.fixture
-def userns_bundle(make_bundle, root_subids):
+def userns_bundle(make_bundle, no_root_subids):
     """make(args, **overrides): a bundle whose rootfs belongs to 100000, run in a user namespace
     mapping container 0..65535 to host 100000..165535."""
     def make(args, **overrides):

@@ -97,6 +97,16 @@ static __attribute__((noreturn)) void monitor_main(const struct plx_lxc_spawn *s
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 
+	/*
+	 * As root, runc writes a user namespace's id maps itself.  liblxc uses
+	 * shadow's newuidmap whenever it finds one on PATH, and then insists
+	 * that root own the ranges in /etc/subuid and /etc/subgid.  Keep it
+	 * off PATH (liblxc execs nothing else here; the init is run by fd) so
+	 * configs behave as under runc.
+	 */
+	if (geteuid() == 0)
+		setenv("PATH", "/usr/sbin:/sbin", 1);
+
 	/* liblxc reports config errors on stderr, which is the container's: send them to its log */
 	int saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	int logfd = open(s->lxc_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
