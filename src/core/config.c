@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/fs.h"
 
 static inline void config_json_decrefp(json_t **p)
@@ -47,33 +48,11 @@ void plx_config_free(struct plx_config *c)
 	free(c);
 }
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "value";
-}
-
 static int get_string(const char *file, const char *key, json_t *v, char **out, struct plx_err *err)
 {
 	if (!json_is_string(v))
 		return plx_err_set(err, EINVAL, "%s: key %s: expected string, got %s", file, key,
-				   json_type_name(v));
+				   plx_json_type_name(v));
 	*out = strdup(json_string_value(v));
 	if (!*out)
 		return plx_err_set(err, ENOMEM, "%s: out of memory", file);
@@ -110,7 +89,7 @@ static int get_section(const char *file, const char *key, json_t *v, json_t **ou
 {
 	if (!json_is_object(v))
 		return plx_err_set(err, EINVAL, "%s: key %s: expected object, got %s", file, key,
-				   json_type_name(v));
+				   plx_json_type_name(v));
 	*out = json_incref(v);
 	return 0;
 }
@@ -167,7 +146,7 @@ static int config_from_text(const char *file, const char *buf, size_t len, struc
 	c->doc = doc;
 	if (!json_is_object(doc))
 		return plx_err_set(err, EINVAL, "%s: top level: expected object, got %s", file,
-				   json_type_name(doc));
+				   plx_json_type_name(doc));
 	json_object_foreach(doc, key, v)
 	{
 		ret = apply_key(c, file, key, v, err);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,50 +10,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/nsjoin.h"
 #include "process/hook.h"
 #include "util/cleanup.h"
-
-/* user first: the others are owned by it and need its credentials */
-static const struct {
-	const char *name;
-	int flag;
-} ns_order[] = {
-	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
-	{ "pid", CLONE_NEWPID },   { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
-};
-
-static bool same_ns(pid_t pid, const char *name)
-{
-	char a[64], b[64];
-	struct stat sa, sb;
-
-	snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, name);
-	snprintf(b, sizeof(b), "/proc/self/ns/%s", name);
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
 
 /* In a child: join pid's namespaces, then run the hooks (their paths were opened before). */
 static __attribute__((noreturn)) void enter_and_run(pid_t pid, const struct oci_hook_list *l, const char *kind,
 						    const char *state_json, int errfd)
 {
 	struct plx_err err = PLX_ERR_INIT;
-	int nsfd[ARRAY_SIZE(ns_order)];
 
-	/* open all first: after joining the mount namespace /proc/<pid> may be another procfs */
-	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
-		char p[64];
-		nsfd[i] = -1;
-		if (same_ns(pid, ns_order[i].name))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns_order[i].name);
-		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
-		if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i].flag) < 0) {
-			plx_err_sys(&err, errno, "%s hooks: join the %s namespace of %d", kind, ns_order[i].name, pid);
-			dprintf(errfd, "%s", plx_err_msg(&err));
-			_exit(1);
-		}
+	if (plx_join_namespaces(pid, &err) < 0) {
+		dprintf(errfd, "%s hooks: %s", kind, plx_err_msg(&err));
+		_exit(1);
 	}
 	/* the pid namespace applies to children: plx_hooks_run forks each hook */
 	if (plx_hooks_run(l, kind, state_json, &err) < 0) {

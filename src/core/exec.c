@@ -15,9 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/lifecycle_internal.h"
+#include "core/nsjoin.h"
 #include "core/state.h"
 #include "engine/lxc/cgroup_join.h"
 #include "engine/lxc/lxc_engine.h"
@@ -188,65 +187,15 @@ static int build_process(const struct oci_spec *spec, const struct plx_exec_opts
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int flag;
-} ns_order[] = {
-	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },  { "net", CLONE_NEWNET },
-	{ "pid", CLONE_NEWPID },   { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME }, { "mnt", CLONE_NEWNS },
-};
-
-static bool same_ns(pid_t pid, const char *name)
-{
-	char a[64], b[64];
-	struct stat sa, sb;
-
-	snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, name);
-	snprintf(b, sizeof(b), "/proc/self/ns/%s", name);
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
-		return true; /* a namespace type this kernel lacks */
-	return sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
-
 /* The joining helper: never returns.  Reports "P<pid>" or "E<message>" on report_fd. */
 static __attribute__((noreturn)) void join_and_spawn(pid_t target, int init_fd, int sock, int report_fd,
 							unsigned int preserve_fds)
 {
 	struct plx_err err = PLX_ERR_INIT;
-	int nsfd[ARRAY_SIZE(ns_order)];
 
-	if (plx_cgroup_join_like(target, &err) < 0) {
+	if (plx_cgroup_join_like(target, &err) < 0 || plx_join_namespaces(target, &err) < 0) {
 		dprintf(report_fd, "E%s", plx_err_msg(&err));
 		_exit(1);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
-		char p[64];
-		nsfd[i] = -1;
-		if (same_ns(target, ns_order[i].name))
-			continue;
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", target, ns_order[i].name);
-		nsfd[i] = open(p, O_RDONLY | O_CLOEXEC);
-		if (nsfd[i] < 0) {
-			dprintf(report_fd, "Eopen %s: %s", p, strerror(errno));
-			_exit(1);
-		}
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
-		if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i].flag) < 0) {
-			dprintf(report_fd, "Ejoin the container's %s namespace: %s", ns_order[i].name, strerror(errno));
-			_exit(1);
-		}
-	}
-	/*
-	 * In a joined user namespace our host uid 0 is unmapped: become its
-	 * root, or execve would drop every capability the init needs.
-	 */
-	if (nsfd[0] >= 0) {
-		setgroups(0, NULL); /* refused when the namespace denies setgroups: harmless */
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-			dprintf(report_fd, "Ebecome root of the container's user namespace: %s", strerror(errno));
-			_exit(1);
-		}
 	}
 
 	pid_t child = fork();

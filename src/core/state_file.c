@@ -14,6 +14,7 @@
 
 #include "oci/spec.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/fs.h"
 
 static inline void state_json_decrefp(json_t **p)
@@ -94,28 +95,6 @@ int plx_state_write(int dirfd, const struct plx_state *st, struct plx_err *err)
 	return plx_write_file_atomic_at(dirfd, PLX_STATE_FILE, text, strlen(text), 0600, err);
 }
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "value";
-}
-
 /* Typed field readers: absent (or null) leaves the default. */
 static int get_str(json_t *o, const char *key, char **out, const char *file, struct plx_err *err)
 {
@@ -125,7 +104,7 @@ static int get_str(json_t *o, const char *key, char **out, const char *file, str
 		return 0;
 	if (!json_is_string(v))
 		return plx_err_set(err, EINVAL, "%s: %s: expected string, got %s", file, key,
-				   json_type_name(v));
+				   plx_json_type_name(v));
 	*out = strdup(json_string_value(v));
 	if (!*out)
 		return plx_err_set(err, ENOMEM, "%s: out of memory", file);
@@ -141,7 +120,7 @@ static int get_int(json_t *o, const char *key, json_int_t min, json_int_t max, j
 		return 0;
 	if (!json_is_integer(v))
 		return plx_err_set(err, EINVAL, "%s: %s: expected integer, got %s", file, key,
-				   json_type_name(v));
+				   plx_json_type_name(v));
 	if (json_integer_value(v) < min || json_integer_value(v) > max)
 		return plx_err_set(err, EINVAL, "%s: %s: %" JSON_INTEGER_FORMAT " out of range", file, key,
 				   json_integer_value(v));
@@ -157,7 +136,7 @@ static int get_obj(json_t *o, const char *key, json_t **out, const char *file, s
 		return 0;
 	if (!json_is_object(v))
 		return plx_err_set(err, EINVAL, "%s: %s: expected object, got %s", file, key,
-				   json_type_name(v));
+				   plx_json_type_name(v));
 	*out = json_incref(v);
 	return 0;
 }
@@ -196,7 +175,7 @@ static int state_from_json(json_t *o, const char *file, struct plx_state *st, st
 	if (v && !json_is_null(v)) {
 		if (!json_is_boolean(v))
 			return plx_err_set(err, EINVAL, "%s: use_systemd_cgroup: expected boolean, got %s",
-					   file, json_type_name(v));
+					   file, plx_json_type_name(v));
 		st->use_systemd_cgroup = json_is_true(v);
 	}
 	st->pid = (pid_t)pid;
@@ -226,7 +205,7 @@ int plx_state_read(int dirfd, const char *id, struct plx_state **out, struct plx
 				   jerr.text);
 	if (!json_is_object(doc))
 		return plx_err_set(err, EINVAL, "%s: corrupt state: expected object, got %s", file,
-				   json_type_name(doc));
+				   plx_json_type_name(doc));
 
 	st = calloc(1, sizeof(*st));
 	if (!st)

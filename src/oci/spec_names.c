@@ -152,6 +152,14 @@ int oci_rlimit_resource(const char *name)
 	return lookup_num(rlimits, ARRAY_SIZE(rlimits), name, -1);
 }
 
+const char *oci_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rlimits); i++)
+		if (rlimits[i].num == resource)
+			return rlimits[i].name;
+	return NULL;
+}
+
 int oci_namespace_flag(const char *type)
 {
 	return lookup_num(namespaces, ARRAY_SIZE(namespaces), type, 0);

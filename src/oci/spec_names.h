@@ -12,6 +12,8 @@
 
 /* RLIMIT_* number of "RLIMIT_NOFILE" etc.; -1 when unknown. */
 int oci_rlimit_resource(const char *name);
+/* "RLIMIT_NOFILE" for RLIMIT_NOFILE; NULL when unknown. */
+const char *oci_rlimit_name(int resource);
 
 /* CLONE_NEW* flag of a namespace type ("pid", "network", ...); 0 when unknown. */
 int oci_namespace_flag(const char *type);

@@ -6,36 +6,18 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "oci/spec_names.h"
 #include "util/cleanup.h"
 
-static const struct {
-	const char *name;
-	int resource;
-} rlimit_names[] = {
-	{ "RLIMIT_CPU", RLIMIT_CPU },		{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
-	{ "RLIMIT_DATA", RLIMIT_DATA },		{ "RLIMIT_STACK", RLIMIT_STACK },
-	{ "RLIMIT_CORE", RLIMIT_CORE },		{ "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },	{ "RLIMIT_AS", RLIMIT_AS },
-	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
-};
-
+/* the names are the runtime spec's: one table, in oci/spec_names.c */
 int plx_rlimit_from_name(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(rlimit_names); i++)
-		if (strcmp(rlimit_names[i].name, name) == 0)
-			return rlimit_names[i].resource;
-	return -1;
+	return oci_rlimit_resource(name);
 }
 
 const char *plx_rlimit_name(int resource)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(rlimit_names); i++)
-		if (rlimit_names[i].resource == resource)
-			return rlimit_names[i].name;
-	return NULL;
+	return oci_rlimit_name(resource);
 }
 
 int plx_rlimits_apply(const struct oci_rlimit *v, size_t n, struct plx_err *err)
