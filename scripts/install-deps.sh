@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a task needs, only those missing; safe to run
-# again and again.  Usage: scripts/install-deps.sh [build] [test] [bench] [fuzz] [clients]
+# again and again.  Usage: scripts/install-deps.sh [build] [test] [bench] [fuzz] [clients] [storage]
 set -euo pipefail
 
 declare -A groups=(
@@ -9,11 +9,12 @@ declare -A groups=(
   [bench]="hyperfine runc busybox-static"
   [fuzz]="clang libclang-rt-14-dev"
   [clients]="containerd podman umoci skopeo"
+  [storage]="zfs-fuse btrfs-progs"
 )
 
 want=()
 for g in "${@:-build}"; do
-  [[ -n "${groups[$g]+x}" ]] || { echo "install-deps: unknown group '$g' (build test bench fuzz clients)" >&2; exit 2; }
+  [[ -n "${groups[$g]+x}" ]] || { echo "install-deps: unknown group '$g' (build test bench fuzz clients storage)" >&2; exit 2; }
   for p in ${groups[$g]}; do want+=("$p"); done
 done
 

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The "storage" section of the runtime config and the per-container driver choice. */
+#include "storage/storage_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+
+static const char *const driver_names[] = {
+	[PLX_STORAGE_NONE] = "none",
+	[PLX_STORAGE_DIR] = "dir",
+	[PLX_STORAGE_BTRFS] = "btrfs",
+	[PLX_STORAGE_ZFS] = "zfs",
+};
+
+int plx_storage_driver_from_name(const char *name, enum plx_storage_driver *out)
+{
+	for (size_t i = PLX_STORAGE_DIR; i < ARRAY_SIZE(driver_names); i++)
+		if (strcmp(name, driver_names[i]) == 0) {
+			*out = (enum plx_storage_driver)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *plx_storage_driver_name(enum plx_storage_driver d)
+{
+	if ((size_t)d < ARRAY_SIZE(driver_names))
+		return driver_names[d];
+	return "unknown";
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "value";
+}
+
+/* section.key = {"<field>": string}; absolute when abs.  Sets *out. */
+static int parse_sub(const json_t *sub, const char *key, const char *field, bool abs, char **out,
+		     struct plx_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(sub))
+		return plx_err_set(err, EINVAL, "storage.%s: expected object, got %s", key, type_name(sub));
+	json_object_foreach((json_t *)sub, k, v) {
+		if (strcmp(k, field) != 0)
+			return plx_err_set(err, EINVAL, "storage.%s.%s: unknown key (expected \"%s\")", key, k,
+					   field);
+		if (!json_is_string(v))
+			return plx_err_set(err, EINVAL, "storage.%s.%s: expected string, got %s", key, k,
+					   type_name(v));
+		const char *s = json_string_value(v);
+		if (s[0] == '\0')
+			return plx_err_set(err, EINVAL, "storage.%s.%s: must not be empty", key, k);
+		if (abs && s[0] != '/')
+			return plx_err_set(err, EINVAL, "storage.%s.%s: expected an absolute path, got \"%s\"",
+					   key, k, s);
+		/* A zfs dataset name: POOL or POOL/DATASET, no snapshot part, no leading or trailing '/'. */
+		if (!abs && (s[0] == '/' || s[strlen(s) - 1] == '/' || strpbrk(s, "@# ") || strstr(s, "//")))
+			return plx_err_set(err, EINVAL,
+					   "storage.%s.%s: expected a dataset name POOL/DATASET, got \"%s\"", key,
+					   k, s);
+		free(*out);
+		*out = strdup(s);
+		if (!*out)
+			return plx_err_set(err, ENOMEM, "storage.%s.%s: out of memory", key, k);
+	}
+	if (!*out)
+		return plx_err_set(err, EINVAL, "storage.%s: missing key \"%s\"", key, field);
+	return 0;
+}
+
+static int parse_section(const json_t *section, struct plx_storage_config *c, struct plx_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(section))
+		return plx_err_set(err, EINVAL, "storage: expected object, got %s", type_name(section));
+	json_object_foreach((json_t *)section, k, v) {
+		int ret;
+
+		if (strcmp(k, "driver") == 0) {
+			if (!json_is_string(v))
+				return plx_err_set(err, EINVAL, "storage.driver: expected string, got %s",
+						   type_name(v));
+			if (plx_storage_driver_from_name(json_string_value(v), &c->driver) < 0)
+				return plx_err_set(err, EINVAL,
+						   "storage.driver: expected one of dir, btrfs, zfs, got \"%s\"",
+						   json_string_value(v));
+			continue;
+		}
+		if (strcmp(k, "zfs") == 0)
+			ret = parse_sub(v, k, "parent", false, &c->zfs_parent, err);
+		else if (strcmp(k, "btrfs") == 0)
+			ret = parse_sub(v, k, "path", true, &c->btrfs_path, err);
+		else if (strcmp(k, "dir") == 0)
+			ret = parse_sub(v, k, "path", true, &c->dir_path, err);
+		else
+			return plx_err_set(err, EINVAL,
+					   "storage.%s: unknown key (expected driver, zfs, btrfs, dir)", k);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static const char *driver_section_value(const struct plx_storage_config *c, enum plx_storage_driver d)
+{
+	switch (d) {
+	case PLX_STORAGE_ZFS:
+		return c->zfs_parent;
+	case PLX_STORAGE_BTRFS:
+		return c->btrfs_path;
+	case PLX_STORAGE_DIR:
+		return c->dir_path;
+	case PLX_STORAGE_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static const char *driver_section_key(enum plx_storage_driver d)
+{
+	return d == PLX_STORAGE_ZFS ? "storage.zfs.parent" :
+	       d == PLX_STORAGE_BTRFS ? "storage.btrfs.path" : "storage.dir.path";
+}
+
+int plx_storage_config_parse(const json_t *section, struct plx_storage_config *out, struct plx_err *err)
+{
+	struct plx_storage_config c = { 0 };
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!section)
+		return 0;
+	ret = parse_section(section, &c, err);
+	if (ret == 0 && c.driver != PLX_STORAGE_NONE && !driver_section_value(&c, c.driver))
+		ret = plx_err_set(err, EINVAL, "storage.driver is \"%s\" but %s is not set",
+				  plx_storage_driver_name(c.driver), driver_section_key(c.driver));
+	if (ret < 0) {
+		plx_storage_config_clear(&c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+void plx_storage_config_clear(struct plx_storage_config *c)
+{
+	free(c->zfs_parent);
+	free(c->btrfs_path);
+	free(c->dir_path);
+	memset(c, 0, sizeof(*c));
+}
+
+int plx_storage_pick(const struct plx_storage_config *c, const json_t *annotations,
+		     enum plx_storage_driver *out, struct plx_err *err)
+{
+	json_t *a = annotations ? json_object_get(annotations, PLX_STORAGE_ANNOTATION) : NULL;
+	enum plx_storage_driver d;
+
+	*out = PLX_STORAGE_NONE;
+	if (!a) {
+		*out = c->driver;
+		return 0;
+	}
+	if (!json_is_string(a))
+		return plx_err_set(err, EINVAL, "annotation %s: expected string, got %s", PLX_STORAGE_ANNOTATION,
+				   type_name(a));
+	if (plx_storage_driver_from_name(json_string_value(a), &d) < 0)
+		return plx_err_set(err, EINVAL, "annotation %s: expected one of dir, btrfs, zfs, got \"%s\"",
+				   PLX_STORAGE_ANNOTATION, json_string_value(a));
+	if (!driver_section_value(c, d))
+		return plx_err_set(err, EINVAL, "annotation %s=%s: the runtime config does not set %s",
+				   PLX_STORAGE_ANNOTATION, json_string_value(a), driver_section_key(d));
+	*out = d;
+	return 0;
+}
+
+int plx_storage_open_configured(const struct plx_storage_config *c, enum plx_storage_driver d,
+				struct plx_storage **out, struct plx_err *err)
+{
+	const char *base = driver_section_value(c, d);
+	const struct plx_storage_ops *ops = d == PLX_STORAGE_ZFS ? &plx_storage_zfs_ops :
+					    d == PLX_STORAGE_BTRFS ? &plx_storage_btrfs_ops :
+								     &plx_storage_dir_ops;
+
+	if (d == PLX_STORAGE_NONE)
+		return plx_err_set(err, EINVAL, "no storage driver chosen");
+	if (!base)
+		return plx_err_set(err, EINVAL, "storage driver %s: %s is not set", plx_storage_driver_name(d),
+				   driver_section_key(d));
+	return plx_storage_open(ops, base, out, err);
+}
