@@ -4,7 +4,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="meson ninja-build pkg-config gcc lxc lxc-dev libjansson-dev libseccomp-dev libcap-dev libcmocka-dev git"
+  [build]="meson ninja-build pkg-config gcc lxc lxc-dev libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libpcre2-dev git"
   [test]="python3 python3-pytest busybox-static runc"
   [bench]="hyperfine runc busybox-static"
   [fuzz]="clang libclang-rt-14-dev"

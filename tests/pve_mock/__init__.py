@@ -1,0 +1,1 @@
+"""A Proxmox VE API test server driven by PVE's own API schema (apidata.json)."""

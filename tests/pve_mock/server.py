@@ -1,0 +1,524 @@
+#!/usr/bin/python3
+"""Proxmox VE API test server.
+
+Answers /api2/json/... as PVE 9.1 does, from PVE's own API schema
+(apidata.json): every request's path, method and parameters are checked
+against the schema (HTTP 400 with {"errors": {param: message}, "data": null}),
+a missing or wrong API token gets 401, and the CT endpoints keep state across
+calls: create/list/config/start/stop/shutdown/status/delete/snapshots, with
+state-changing calls answered by a UPID that is polled through
+/nodes/{node}/tasks/{upid}/status.
+
+Plain HTTP on 127.0.0.1 (TLS comes with the client).  Faults are injected with
+POST /_mock/faults (JSON, no auth): task_polls (polls a task stays running),
+fail_next_task (the next task ends with that exit status), nextid_race (the
+next N ids /cluster/nextid hands out are taken before create runs), refuse
+(stop listening: later connections are refused).  GET /_mock/state dumps it all.
+
+    /usr/bin/python3 tests/pve_mock/server.py --apidata ../shared/pve/apidata.json
+prints the port it listens on (ephemeral unless --port) as its first line.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pve_mock.schema import Schema  # noqa: E402
+
+DEFAULT_TOKEN = "root@pam!test=00000000-0000-0000-0000-000000000000"
+API = "/api2/json"
+# create parameters that are instructions, not config keys
+CREATE_ONLY = {"node", "vmid", "ostemplate", "storage", "password", "ssh-public-keys", "start", "force",
+               "unique", "restore", "ignore-unpack-errors", "pool", "bwlimit", "ha-managed", "env"}
+
+
+class PVEError(Exception):
+    """A failure PVE reports with a status line and {"data": null, "message": ...}."""
+
+    def __init__(self, message, status=500, errors=None):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+
+
+class Task:
+    def __init__(self, upid, polls, failure, on_ok, on_fail):
+        self.upid = upid
+        self.polls_left = polls
+        self.failure = failure
+        self.on_ok = on_ok
+        self.on_fail = on_fail
+        self.exitstatus = None
+
+    def poll(self):
+        if self.exitstatus is None and self.polls_left <= 0:
+            self.finish()
+        self.polls_left -= 1
+        return self.exitstatus
+
+    def finish(self):
+        if self.failure:
+            self.exitstatus = self.failure
+            if self.on_fail:
+                self.on_fail()
+        else:
+            self.exitstatus = "OK"
+            if self.on_ok:
+                self.on_ok()
+
+
+class CT:
+    def __init__(self, vmid, node):
+        self.vmid = vmid
+        self.node = node
+        self.config = {}
+        self.lxc = []  # raw lxc.* keys, in order, may repeat
+        self.snapshots = {}  # name -> {"config", "lxc", "description", "snaptime"}
+        self.status = "stopped"
+        self.started = 0
+
+    def digest(self):
+        text = json.dumps([self.config, self.lxc, sorted(self.snapshots)], sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()
+
+
+class PVE:
+    """The cluster's state and what each endpoint does to it."""
+
+    def __init__(self, schema, nodes, token, task_polls=1):
+        self.schema = schema
+        self.nodes = nodes
+        self.token = token
+        self.cts = {}
+        self.tasks = {}
+        self.lock = threading.Lock()
+        self.faults = {"task_polls": task_polls, "fail_next_task": None, "nextid_race": 0, "refuse": False}
+        self.pid = os.getpid()
+        self.counter = 0
+        self.requests = []
+
+    # -- helpers -------------------------------------------------------
+    def upid(self, node, typ, ident):
+        self.counter += 1
+        # UPID:node:PID:PSTART:STARTTIME:type:id:user: with hex fields
+        return "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (node, self.pid + self.counter, 4242 + self.counter,
+                                                    int(time.time()), typ, ident, self.token.split("!")[0])
+
+    def task(self, node, typ, ident, on_ok=None, on_fail=None):
+        upid = self.upid(node, typ, ident)
+        failure = self.faults["fail_next_task"]
+        self.faults["fail_next_task"] = None
+        t = Task(upid, int(self.faults["task_polls"]), failure, on_ok, on_fail)
+        self.tasks[upid] = t
+        if t.polls_left <= 0:
+            t.finish()
+        return upid
+
+    def node(self, name):
+        if name not in self.nodes:
+            raise PVEError("no such cluster node '%s'" % name, 595)
+        return name
+
+    def ct(self, node, vmid):
+        ct = self.cts.get(int(vmid))
+        if not ct or ct.node != node:
+            raise PVEError("Configuration file 'nodes/%s/lxc/%s.conf' does not exist" % (node, vmid))
+        return ct
+
+    @staticmethod
+    def unlocked(ct):
+        if "lock" in ct.config:
+            raise PVEError("CT is locked (%s)" % ct.config["lock"])
+
+    def typed_config(self, config):
+        """Numbers for integer/boolean keys, as PVE's JSON has them."""
+        props = self.schema.method("/nodes/{node}/lxc/{vmid}/config", "PUT")["parameters"]["properties"]
+        out = {}
+        for k, v in config.items():
+            typ = props.get(k, {}).get("type")
+            out[k] = int(v) if typ in ("integer", "boolean") and v.lstrip("-").isdigit() else v
+        return out
+
+    # -- endpoints -----------------------------------------------------
+    def dispatch(self, method, template, p):
+        fn = getattr(self, "h_%s_%s" % (method, template.strip("/").replace("/", "_").replace("{", "")
+                                         .replace("}", "")), None)
+        if fn is None:
+            raise PVEError("Method '%s %s' not implemented by the test server" % (method, template), 501)
+        with self.lock:
+            return fn(p)
+
+    def h_GET_nodes(self, p):
+        return [{"node": n, "status": "online", "type": "node", "id": "node/" + n, "maxcpu": 2,
+                 "maxmem": 8 << 30, "uptime": 1000} for n in self.nodes]
+
+    def h_GET_cluster_status(self, p):
+        res = [{"type": "cluster", "id": "cluster", "name": "mock", "nodes": len(self.nodes), "quorate": 1,
+                "version": 1}]
+        for i, n in enumerate(self.nodes):
+            res.append({"type": "node", "id": "node/" + n, "name": n, "online": 1, "local": int(i == 0),
+                        "nodeid": i + 1, "ip": "127.0.0.1", "level": ""})
+        return res
+
+    def h_GET_cluster_nextid(self, p):
+        if "vmid" in p:
+            vmid = int(p["vmid"])
+            if vmid in self.cts:
+                raise PVEError("Parameter verification failed.", 400, {"vmid": "VM %d already exists" % vmid})
+        else:
+            vmid = 100
+            while vmid in self.cts:
+                vmid += 1
+        if self.faults["nextid_race"]:
+            # somebody else creates it between our answer and the caller's create
+            self.faults["nextid_race"] -= 1
+            ghost = CT(vmid, self.nodes[-1])
+            ghost.config = {"hostname": "racer", "arch": "amd64"}
+            self.cts[vmid] = ghost
+        return str(vmid)
+
+    def h_GET_nodes_node_lxc(self, p):
+        node = self.node(p["node"])
+        res = []
+        for ct in sorted(self.cts.values(), key=lambda c: c.vmid):
+            if ct.node != node:
+                continue
+            item = {"vmid": ct.vmid, "name": ct.config.get("hostname", "CT%d" % ct.vmid), "status": ct.status,
+                    "type": "lxc", "maxmem": int(ct.config.get("memory", 512)) << 20,
+                    "cpus": int(ct.config.get("cores", 1))}
+            if "lock" in ct.config:
+                item["lock"] = ct.config["lock"]
+            if "tags" in ct.config:
+                item["tags"] = ct.config["tags"]
+            res.append(item)
+        return res
+
+    def h_POST_nodes_node_lxc(self, p):
+        node = self.node(p["node"])
+        vmid = int(p["vmid"])
+        if vmid in self.cts:
+            raise PVEError("CT %d already exists on node '%s'" % (vmid, self.cts[vmid].node))
+        ct = CT(vmid, node)
+        cfg = {k: str(v) for k, v in p.items() if k not in CREATE_ONLY}
+        cfg.setdefault("arch", "amd64")
+        cfg.setdefault("hostname", "CT%d" % vmid)
+        for key in [k for k in cfg if k == "rootfs" or (k.startswith("mp") and k[2:].isdigit())]:
+            vol, _, rest = cfg[key].partition(",")
+            store, _, size = vol.partition(":")
+            if size.replace(".", "", 1).isdigit():
+                # STORAGE:SIZE allocates a new volume under PVE's naming
+                disk = 0 if key == "rootfs" else int(key[2:]) + 1
+                vol = "%s:subvol-%d-disk-%d,size=%sG" % (store, vmid, disk, size)
+            cfg[key] = vol + ("," + rest if rest else "")
+        cfg["lock"] = "create"
+        ct.config = cfg
+        if p.get("env"):
+            ct.lxc = [["lxc.environment.runtime", e] for e in str(p["env"]).split("\0") if e]
+        self.cts[vmid] = ct
+        start = str(p.get("start", "0")).lower() in ("1", "true", "yes", "on")
+
+        def ok():
+            ct.config.pop("lock", None)
+            if start:
+                ct.status, ct.started = "running", time.time()
+
+        def fail():
+            # a failed create leaves nothing behind
+            self.cts.pop(vmid, None)
+
+        return self.task(node, "vzcreate", vmid, ok, fail)
+
+    def h_GET_nodes_node_lxc_vmid_config(self, p):
+        ct = self.ct(self.node(p["node"]), p["vmid"])
+        res = self.typed_config(ct.config)
+        if ct.lxc:
+            res["lxc"] = [list(e) for e in ct.lxc]
+        res["digest"] = ct.digest()
+        return res
+
+    def h_PUT_nodes_node_lxc_vmid_config(self, p):
+        ct = self.ct(self.node(p["node"]), p["vmid"])
+        if "digest" in p and p["digest"] != ct.digest():
+            raise PVEError("detected modified configuration - file changed by other user? Try again.")
+        if "lock" not in p:
+            self.unlocked(ct)
+        for key in [k for k in str(p.get("delete", "")).replace(";", ",").split(",") if k.strip()]:
+            ct.config.pop(key.strip(), None)
+        for k, v in p.items():
+            if k in ("node", "vmid", "delete", "digest", "revert"):
+                continue
+            if k == "env":
+                ct.lxc = [e for e in ct.lxc if e[0] != "lxc.environment.runtime"]
+                ct.lxc += [["lxc.environment.runtime", e] for e in str(v).split("\0") if e]
+            else:
+                ct.config[k] = str(v)
+        return None
+
+    def _status_task(self, p, typ, want_running, new_status):
+        node = self.node(p["node"])
+        ct = self.ct(node, p["vmid"])
+        if typ != "vzstop" or not p.get("skiplock"):
+            self.unlocked(ct)
+        if (ct.status == "running") != want_running:
+            raise PVEError("CT %s %s" % (ct.vmid, "not running" if want_running else "already running"))
+
+        def ok():
+            ct.status = new_status
+            ct.started = time.time() if new_status == "running" else 0
+
+        return self.task(node, typ, ct.vmid, ok)
+
+    def h_POST_nodes_node_lxc_vmid_status_start(self, p):
+        return self._status_task(p, "vzstart", False, "running")
+
+    def h_POST_nodes_node_lxc_vmid_status_stop(self, p):
+        return self._status_task(p, "vzstop", True, "stopped")
+
+    def h_POST_nodes_node_lxc_vmid_status_shutdown(self, p):
+        return self._status_task(p, "vzshutdown", True, "stopped")
+
+    def h_GET_nodes_node_lxc_vmid_status_current(self, p):
+        ct = self.ct(self.node(p["node"]), p["vmid"])
+        res = {"vmid": ct.vmid, "status": ct.status, "name": ct.config.get("hostname"), "type": "lxc",
+               "uptime": int(time.time() - ct.started) if ct.started else 0,
+               "maxmem": int(ct.config.get("memory", 512)) << 20, "cpus": int(ct.config.get("cores", 1)),
+               "ha": {"managed": 0}}
+        if "lock" in ct.config:
+            res["lock"] = ct.config["lock"]
+        return res
+
+    def h_DELETE_nodes_node_lxc_vmid(self, p):
+        node = self.node(p["node"])
+        ct = self.ct(node, p["vmid"])
+        self.unlocked(ct)
+        if ct.status == "running":
+            raise PVEError("CT %d is running - destroy failed" % ct.vmid)
+        return self.task(node, "vzdestroy", ct.vmid, lambda: self.cts.pop(ct.vmid, None))
+
+    def h_GET_nodes_node_lxc_vmid_snapshot(self, p):
+        ct = self.ct(self.node(p["node"]), p["vmid"])
+        res = []
+        for name, s in ct.snapshots.items():
+            item = {"name": name, "description": s["description"], "snaptime": s["snaptime"]}
+            if "parent" in s["config"]:
+                item["parent"] = s["config"]["parent"]
+            res.append(item)
+        current = {"name": "current", "description": "You are here!", "running": int(ct.status == "running")}
+        if "parent" in ct.config:
+            current["parent"] = ct.config["parent"]
+        return res + [current]
+
+    def h_POST_nodes_node_lxc_vmid_snapshot(self, p):
+        node = self.node(p["node"])
+        ct = self.ct(node, p["vmid"])
+        name = p["snapname"]
+        if name == "current":
+            raise PVEError("unable to use snapshot name 'current' (reserved name)")
+        if name in ct.snapshots:
+            raise PVEError("snapshot name '%s' already used" % name)
+        self.unlocked(ct)
+
+        def ok():
+            skip = {"lock", "snapstate", "snaptime", "vmstate", "digest", "description"}
+            cfg = {k: v for k, v in ct.config.items() if k not in skip and not k.startswith("unused")}
+            ct.snapshots[name] = {"config": cfg, "lxc": [list(e) for e in ct.lxc],
+                                  "description": p.get("description", ""), "snaptime": int(time.time())}
+            ct.config["parent"] = name
+
+        return self.task(node, "vzsnapshot", ct.vmid, ok)
+
+    def _snapshot(self, p):
+        node = self.node(p["node"])
+        ct = self.ct(node, p["vmid"])
+        if p["snapname"] not in ct.snapshots:
+            raise PVEError("snapshot '%s' does not exist" % p["snapname"])
+        self.unlocked(ct)
+        return node, ct, p["snapname"]
+
+    def h_DELETE_nodes_node_lxc_vmid_snapshot_snapname(self, p):
+        node, ct, name = self._snapshot(p)
+
+        def ok():
+            parent = ct.snapshots.pop(name)["config"].get("parent")
+            for cfg in [ct.config] + [s["config"] for s in ct.snapshots.values()]:
+                if cfg.get("parent") == name:
+                    if parent:
+                        cfg["parent"] = parent
+                    else:
+                        del cfg["parent"]
+
+        return self.task(node, "vzdelsnapshot", ct.vmid, ok)
+
+    def h_POST_nodes_node_lxc_vmid_snapshot_snapname_rollback(self, p):
+        node, ct, name = self._snapshot(p)
+        start = str(p.get("start", "0")).lower() in ("1", "true", "yes", "on")
+
+        def ok():
+            keep = {k: v for k, v in ct.config.items() if k == "description" or k.startswith("unused")}
+            snap = ct.snapshots[name]
+            ct.config = dict(snap["config"], **keep)
+            ct.config["parent"] = name
+            ct.lxc = [list(e) for e in snap["lxc"]]
+            ct.status = "running" if start else "stopped"
+
+        return self.task(node, "vzrollback", ct.vmid, ok)
+
+    def h_GET_nodes_node_tasks_upid_status(self, p):
+        self.node(p["node"])
+        t = self.tasks.get(p["upid"])
+        if not t:
+            raise PVEError("no such task '%s'" % p["upid"])
+        f = t.upid.split(":")
+        res = {"upid": t.upid, "node": f[1], "pid": int(f[2], 16), "pstart": int(f[3], 16),
+               "starttime": int(f[4], 16), "type": f[5], "id": f[6], "user": f[7]}
+        status = t.poll()
+        res["status"] = "running" if status is None else "stopped"
+        if status is not None:
+            res["exitstatus"] = status
+        return res
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pve-api-daemon/3.0"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            super().log_message(fmt, *args)
+
+    def reply(self, status, body, reason=None):
+        data = json.dumps(body).encode()
+        self.send_response(status, reason)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def params(self, query):
+        p = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if raw and ctype == "application/json":
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise PVEError("JSON body must be an object", 400)
+            p.update(body)
+        elif raw:
+            p.update({k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode(), keep_blank_values=True).items()})
+        return p
+
+    def handle_one(self, method):
+        pve = self.server.pve
+        url = urllib.parse.urlsplit(self.path)
+        try:
+            params = self.params(url.query)
+        except (ValueError, UnicodeDecodeError) as e:
+            return self.reply(400, {"data": None, "message": "malformed request body: %s" % e})
+        except PVEError as e:
+            return self.reply(e.status, {"data": None, "message": str(e)})
+        if url.path.startswith("/_mock/"):
+            return self.control(method, url.path, params)
+        pve.requests.append((method, url.path))
+        if not url.path.startswith(API + "/"):
+            return self.reply(404, {"data": None}, "Not Found")
+        if self.headers.get("Authorization") != "PVEAPIToken=" + pve.token:
+            reason = "No ticket" if not self.headers.get("Authorization") else "invalid token value!"
+            return self.reply(401, {"data": None, "message": reason}, reason)
+        path = urllib.parse.unquote(url.path[len(API):])
+        template, path_params = pve.schema.lookup(path)
+        info = pve.schema.method(template, method) if template else None
+        if info is None:
+            msg = "Method '%s %s' not implemented" % (method, path)
+            return self.reply(501, {"data": None, "message": msg}, msg)
+        params.update(path_params)
+        errors = pve.schema.check_params(info, params)
+        if errors:
+            return self.reply(400, {"errors": errors, "data": None}, "Parameter verification failed.")
+        try:
+            data = pve.dispatch(method, template, params)
+        except PVEError as e:
+            body = {"data": None, "message": str(e) + "\n"}
+            if e.errors:
+                body["errors"] = e.errors
+            return self.reply(e.status, body, str(e))
+        return self.reply(200, {"data": data})
+
+    def control(self, method, path, params):
+        pve = self.server.pve
+        with pve.lock:
+            if method == "POST" and path == "/_mock/faults":
+                unknown = set(params) - set(pve.faults)
+                if unknown:
+                    return self.reply(400, {"data": None, "message": "unknown faults %s" % sorted(unknown)})
+                pve.faults.update(params)
+                self.reply(200, {"data": pve.faults})
+                if pve.faults["refuse"]:
+                    # after the answer is out: shutdown() waits for this request's loop
+                    self.close_connection = True
+                    threading.Thread(target=self.server.refuse, daemon=True).start()
+                return None
+            if method == "GET" and path == "/_mock/state":
+                cts = {vmid: {"node": c.node, "status": c.status, "config": c.config, "lxc": c.lxc,
+                              "snapshots": c.snapshots} for vmid, c in pve.cts.items()}
+                return self.reply(200, {"data": {"cts": cts, "faults": pve.faults,
+                                                 "unchecked_formats": sorted(pve.schema.unchecked_formats),
+                                                 "requests": pve.requests}})
+        return self.reply(404, {"data": None, "message": "unknown control endpoint"})
+
+    def do_GET(self):
+        self.handle_one("GET")
+
+    def do_POST(self):
+        self.handle_one("POST")
+
+    def do_PUT(self):
+        self.handle_one("PUT")
+
+    def do_DELETE(self):
+        self.handle_one("DELETE")
+
+
+class MockServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, pve, port=0, verbose=False):
+        super().__init__(("127.0.0.1", port), Handler)
+        self.pve = pve
+        self.verbose = verbose
+
+    def refuse(self):
+        """Stop listening: from now on connections are refused, as with a node that is down."""
+        self.shutdown()
+        self.server_close()
+
+
+def main(argv=None):
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--apidata", default=os.path.join(here, "..", "..", "..", "shared", "pve", "apidata.json"))
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--token", default=DEFAULT_TOKEN, help="USER@REALM!TOKENID=UUID")
+    ap.add_argument("--nodes", default="pve", help="comma-separated cluster node names")
+    ap.add_argument("--task-polls", type=int, default=1, help="polls a task reports running")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    pve = PVE(Schema(args.apidata), args.nodes.split(","), args.token, args.task_polls)
+    srv = MockServer(pve, args.port, args.verbose)
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
