@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/json.h"
 
 static const char *const driver_names[] = {
 	[PLX_STORAGE_NONE] = "none",
@@ -32,28 +33,6 @@ const char *plx_storage_driver_name(enum plx_storage_driver d)
 	return "unknown";
 }
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "value";
-}
-
 /* section.key = {"<field>": string}; absolute when abs.  Sets *out. */
 static int parse_sub(const json_t *sub, const char *key, const char *field, bool abs, char **out,
 		     struct plx_err *err)
@@ -62,14 +41,14 @@ static int parse_sub(const json_t *sub, const char *key, const char *field, bool
 	json_t *v;
 
 	if (!json_is_object(sub))
-		return plx_err_set(err, EINVAL, "storage.%s: expected object, got %s", key, type_name(sub));
+		return plx_err_set(err, EINVAL, "storage.%s: expected object, got %s", key, plx_json_type_name(sub));
 	json_object_foreach((json_t *)sub, k, v) {
 		if (strcmp(k, field) != 0)
 			return plx_err_set(err, EINVAL, "storage.%s.%s: unknown key (expected \"%s\")", key, k,
 					   field);
 		if (!json_is_string(v))
 			return plx_err_set(err, EINVAL, "storage.%s.%s: expected string, got %s", key, k,
-					   type_name(v));
+					   plx_json_type_name(v));
 		const char *s = json_string_value(v);
 		if (s[0] == '\0')
 			return plx_err_set(err, EINVAL, "storage.%s.%s: must not be empty", key, k);
@@ -97,14 +76,14 @@ static int parse_section(const json_t *section, struct plx_storage_config *c, st
 	json_t *v;
 
 	if (!json_is_object(section))
-		return plx_err_set(err, EINVAL, "storage: expected object, got %s", type_name(section));
+		return plx_err_set(err, EINVAL, "storage: expected object, got %s", plx_json_type_name(section));
 	json_object_foreach((json_t *)section, k, v) {
 		int ret;
 
 		if (strcmp(k, "driver") == 0) {
 			if (!json_is_string(v))
 				return plx_err_set(err, EINVAL, "storage.driver: expected string, got %s",
-						   type_name(v));
+						   plx_json_type_name(v));
 			if (plx_storage_driver_from_name(json_string_value(v), &c->driver) < 0)
 				return plx_err_set(err, EINVAL,
 						   "storage.driver: expected one of dir, btrfs, zfs, got \"%s\"",
@@ -188,7 +167,7 @@ int plx_storage_pick(const struct plx_storage_config *c, const json_t *annotatio
 	}
 	if (!json_is_string(a))
 		return plx_err_set(err, EINVAL, "annotation %s: expected string, got %s", PLX_STORAGE_ANNOTATION,
-				   type_name(a));
+				   plx_json_type_name(a));
 	if (plx_storage_driver_from_name(json_string_value(a), &d) < 0)
 		return plx_err_set(err, EINVAL, "annotation %s: expected one of dir, btrfs, zfs, got \"%s\"",
 				   PLX_STORAGE_ANNOTATION, json_string_value(a));
