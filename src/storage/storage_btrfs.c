@@ -304,12 +304,6 @@ static int btrfs_destroy(struct plx_storage *s, const char *id, struct plx_err *
 	return subvol_delete(vol, err);
 }
 
-static int btrfs_path(struct plx_storage *s, const char *id, char **out, struct plx_err *err)
-{
-	*out = plx_layout_volume(s->base, id);
-	return *out ? 0 : plx_err_set(err, ENOMEM, "out of memory");
-}
-
 static int btrfs_exists(struct plx_storage *s, const char *id, bool *out, struct plx_err *err)
 {
 	__do_free char *vol = plx_layout_volume(s->base, id);
@@ -330,6 +324,6 @@ const struct plx_storage_ops plx_storage_btrfs_ops = {
 	.rollback = btrfs_rollback,
 	.destroy_snapshot = btrfs_destroy_snapshot,
 	.destroy = btrfs_destroy,
-	.path = btrfs_path,
+	.path = plx_layout_path,
 	.exists = btrfs_exists,
 };

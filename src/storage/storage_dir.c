@@ -247,12 +247,6 @@ static int dir_destroy(struct plx_storage *s, const char *id, struct plx_err *er
 	return ret < 0 ? ret : remove_tree(s->base, vol, err);
 }
 
-static int dir_path(struct plx_storage *s, const char *id, char **out, struct plx_err *err)
-{
-	*out = plx_layout_volume(s->base, id);
-	return *out ? 0 : plx_err_set(err, ENOMEM, "out of memory");
-}
-
 static int dir_exists(struct plx_storage *s, const char *id, bool *out, struct plx_err *err)
 {
 	__do_free char *vol = plx_layout_volume(s->base, id);
@@ -273,6 +267,6 @@ const struct plx_storage_ops plx_storage_dir_ops = {
 	.rollback = dir_rollback,
 	.destroy_snapshot = dir_destroy_snapshot,
 	.destroy = dir_destroy,
-	.path = dir_path,
+	.path = plx_layout_path,
 	.exists = dir_exists,
 };

@@ -208,3 +208,9 @@ int plx_layout_check_latest(const struct plx_storage_snapshot *v, size_t n, cons
 			   "delete those first",
 			   what, snap, newer);
 }
+
+int plx_layout_path(struct plx_storage *s, const char *id, char **out, struct plx_err *err)
+{
+	*out = plx_layout_volume(s->base, id);
+	return *out ? 0 : plx_err_set(err, ENOMEM, "out of memory");
+}

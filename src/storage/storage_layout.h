@@ -18,6 +18,8 @@
 int plx_layout_init(const char *base, struct plx_err *err);
 
 char *plx_layout_volume(const char *base, const char *id);
+/* The path op of the drivers that use this layout (btrfs, dir). */
+int plx_layout_path(struct plx_storage *s, const char *id, char **out, struct plx_err *err);
 char *plx_layout_snapdir(const char *base, const char *id);
 char *plx_layout_snapshot(const char *base, const char *id, const char *snap);
 /* A fresh, unused scratch path in BASE/tmp. */
