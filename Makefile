@@ -12,7 +12,7 @@ endif
 all: build
 
 deps:
-	@scripts/install-deps.sh build test clients storage
+	@scripts/install-deps.sh build test clients storage images
 
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_OPTS)
