@@ -9,11 +9,15 @@ calls: create/list/config/start/stop/shutdown/status/delete/snapshots, with
 state-changing calls answered by a UPID that is polled through
 /nodes/{node}/tasks/{upid}/status.
 
-Plain HTTP on 127.0.0.1 (TLS comes with the client).  Faults are injected with
-POST /_mock/faults (JSON, no auth): task_polls (polls a task stays running),
-fail_next_task (the next task ends with that exit status), nextid_race (the
-next N ids /cluster/nextid hands out are taken before create runs), refuse
-(stop listening: later connections are refused).  GET /_mock/state dumps it all.
+Plain HTTP on 127.0.0.1, or HTTPS with --tls-cert/--tls-key.  Faults are
+injected with POST /_mock/faults (JSON, no auth): task_polls (polls a task stays
+running), fail_next_task (the next task ends with that exit status), task_log
+(lines the next failing task logs before its "TASK ERROR:" line), nextid_race
+(the next N ids /cluster/nextid hands out are taken before create runs), refuse
+(stop listening: later connections are refused), http_status + http_status_count
+(the next N API requests get that status, e.g. 503, before anything else
+happens), delay (seconds every API request waits before it is answered).
+GET /_mock/state dumps it all.
 
     /usr/bin/python3 tests/pve_mock/server.py --apidata ../shared/pve/apidata.json
 prints the port it listens on (ephemeral unless --port) as its first line.
@@ -23,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -49,13 +54,15 @@ class PVEError(Exception):
 
 
 class Task:
-    def __init__(self, upid, polls, failure, on_ok, on_fail):
+    def __init__(self, upid, polls, failure, on_ok, on_fail, log=()):
         self.upid = upid
         self.polls_left = polls
         self.failure = failure
         self.on_ok = on_ok
         self.on_fail = on_fail
         self.exitstatus = None
+        self.log = ["task started by mock PVE"]
+        self.extra_log = list(log)
 
     def poll(self):
         if self.exitstatus is None and self.polls_left <= 0:
@@ -66,10 +73,12 @@ class Task:
     def finish(self):
         if self.failure:
             self.exitstatus = self.failure
+            self.log += self.extra_log + ["TASK ERROR: " + self.failure]
             if self.on_fail:
                 self.on_fail()
         else:
             self.exitstatus = "OK"
+            self.log.append("TASK OK")
             if self.on_ok:
                 self.on_ok()
 
@@ -99,7 +108,8 @@ class PVE:
         self.cts = {}
         self.tasks = {}
         self.lock = threading.Lock()
-        self.faults = {"task_polls": task_polls, "fail_next_task": None, "nextid_race": 0, "refuse": False}
+        self.faults = {"task_polls": task_polls, "fail_next_task": None, "task_log": [], "nextid_race": 0,
+                       "refuse": False, "http_status": 503, "http_status_count": 0, "delay": 0}
         self.pid = os.getpid()
         self.counter = 0
         self.requests = []
@@ -115,7 +125,10 @@ class PVE:
         upid = self.upid(node, typ, ident)
         failure = self.faults["fail_next_task"]
         self.faults["fail_next_task"] = None
-        t = Task(upid, int(self.faults["task_polls"]), failure, on_ok, on_fail)
+        t = Task(upid, int(self.faults["task_polls"]), failure, on_ok, on_fail,
+                 self.faults["task_log"] if failure else ())
+        if failure:
+            self.faults["task_log"] = []
         self.tasks[upid] = t
         if t.polls_left <= 0:
             t.finish()
@@ -154,6 +167,20 @@ class PVE:
             raise PVEError("Method '%s %s' not implemented by the test server" % (method, template), 501)
         with self.lock:
             return fn(p)
+
+    def h_GET_version(self, p):
+        return {"version": "9.1.3", "release": "9.1", "repoid": "4f1ab2ac0e2b8a6c", "console": "html5"}
+
+    def h_GET_cluster_resources(self, p):
+        res = []
+        if p.get("type") in (None, "node"):
+            res += [{"type": "node", "id": "node/" + n, "node": n, "status": "online", "maxcpu": 2,
+                     "maxmem": 8 << 30} for n in self.nodes]
+        if p.get("type") in (None, "vm"):
+            res += [{"type": "lxc", "id": "lxc/%d" % ct.vmid, "vmid": ct.vmid, "node": ct.node,
+                     "name": ct.config.get("hostname", "CT%d" % ct.vmid), "status": ct.status}
+                    for ct in sorted(self.cts.values(), key=lambda c: c.vmid)]
+        return res
 
     def h_GET_nodes(self, p):
         return [{"node": n, "status": "online", "type": "node", "id": "node/" + n, "maxcpu": 2,
@@ -370,6 +397,14 @@ class PVE:
 
         return self.task(node, "vzrollback", ct.vmid, ok)
 
+    def h_GET_nodes_node_tasks_upid_log(self, p):
+        self.node(p["node"])
+        t = self.tasks.get(p["upid"])
+        if not t:
+            raise PVEError("no such task '%s'" % p["upid"])
+        start, limit = int(p.get("start", 0)), int(p.get("limit", 50))
+        return [{"n": i + 1, "t": line} for i, line in enumerate(t.log)][start:start + limit]
+
     def h_GET_nodes_node_tasks_upid_status(self, p):
         self.node(p["node"])
         t = self.tasks.get(p["upid"])
@@ -429,6 +464,15 @@ class Handler(BaseHTTPRequestHandler):
         pve.requests.append((method, url.path))
         if not url.path.startswith(API + "/"):
             return self.reply(404, {"data": None}, "Not Found")
+        if pve.faults["delay"]:
+            time.sleep(float(pve.faults["delay"]))
+        with pve.lock:
+            status = None
+            if pve.faults["http_status_count"] > 0:
+                pve.faults["http_status_count"] -= 1
+                status = int(pve.faults["http_status"])
+        if status:
+            return self.reply(status, {"data": None}, "injected fault %d" % status)
         if self.headers.get("Authorization") != "PVEAPIToken=" + pve.token:
             reason = "No ticket" if not self.headers.get("Authorization") else "invalid token value!"
             return self.reply(401, {"data": None, "message": reason}, reason)
@@ -489,10 +533,20 @@ class Handler(BaseHTTPRequestHandler):
 class MockServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, pve, port=0, verbose=False):
+    def __init__(self, pve, port=0, verbose=False, tls_cert=None, tls_key=None):
         super().__init__(("127.0.0.1", port), Handler)
         self.pve = pve
         self.verbose = verbose
+        if tls_cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls_cert, tls_key)
+            # the handshake runs in the request's thread: a client that gives up
+            # (a pinned fingerprint that does not match) must not stall the others
+            self.socket = ctx.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
 
     def refuse(self):
         """Stop listening: from now on connections are refused, as with a node that is down."""
@@ -508,10 +562,14 @@ def main(argv=None):
     ap.add_argument("--token", default=DEFAULT_TOKEN, help="USER@REALM!TOKENID=UUID")
     ap.add_argument("--nodes", default="pve", help="comma-separated cluster node names")
     ap.add_argument("--task-polls", type=int, default=1, help="polls a task reports running")
+    ap.add_argument("--tls-cert", help="PEM certificate (chain): serve HTTPS")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
     pve = PVE(Schema(args.apidata), args.nodes.split(","), args.token, args.task_polls)
-    srv = MockServer(pve, args.port, args.verbose)
+    srv = MockServer(pve, args.port, args.verbose, args.tls_cert, args.tls_key)
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever()
