@@ -32,7 +32,8 @@ struct plx_cli_cmd {
 
 extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_cmd_state, plx_cmd_list,
 	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help, plx_cmd_exec,
-	plx_cmd_pause, plx_cmd_resume, plx_cmd_ps, plx_cmd_events, plx_cmd_update, plx_cmd_pve;
+	plx_cmd_pause, plx_cmd_resume, plx_cmd_ps, plx_cmd_events, plx_cmd_update, plx_cmd_pve,
+	plx_cmd_image;
 
 /* The global options and the commands, in the order help lists them. */
 extern const struct plx_flag plx_global_flags[];
