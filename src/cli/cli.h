@@ -34,6 +34,8 @@ extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_
 	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help, plx_cmd_exec,
 	plx_cmd_pause, plx_cmd_resume, plx_cmd_ps, plx_cmd_events, plx_cmd_update, plx_cmd_pve,
 	plx_cmd_image;
+/* image subcommands other files add to cmd_image.c's table */
+extern const struct plx_cli_cmd plx_image_cmd_bundle;
 
 /* The global options and the commands, in the order help lists them. */
 extern const struct plx_flag plx_global_flags[];
@@ -75,6 +77,35 @@ const struct plx_cli_cmd *plx_cli_find(const char *name);
 
 int plx_cli_create_opts(const struct plx_args *a, struct plx_create_opts *o, char **bundle, char **pid_file,
 			struct plx_err *err);
+
+/*
+ * The flags that say how an image runs (image bundle; create/run --image),
+ * and the options they fill: the command is pos[first_arg...], "KEY" alone
+ * in --env takes the caller's value as docker does.  *env and *args own
+ * what o points to.
+ */
+#define PLX_FLAG_IMAGE_RUN                                                                              \
+	{ "env", "e", PLX_FLAG_STRINGS,                                                                 \
+	  "set an environment variable KEY=VALUE (KEY alone: the caller's), over the image's", NULL },   \
+	{ "user", "u", PLX_FLAG_STRING,                                                                 \
+	  "user[:group] to run as, names from the image's /etc/passwd (default: the image's User)",     \
+	  NULL },                                                                                       \
+	{ "workdir", "w", PLX_FLAG_STRING, "working directory (default: the image's WorkingDir)", NULL }, \
+	{ "tty", "t", PLX_FLAG_BOOL, "give the process a terminal", NULL }
+#define PLX_FLAG_IMAGE                                                                                  \
+	{ "image", NULL, PLX_FLAG_STRING,                                                               \
+	  "make the bundle from this image in the image store (removed by delete); arguments after "    \
+	  "\"-- \" replace the image's Cmd", NULL }
+struct plx_image_run_opts;
+/*
+ * create/run --image: the bundle made from the image takes --bundle's
+ * place (*bundle owns it, *made says one was made: abandon it if create
+ * fails).  Without --image only the container id may be given.
+ */
+int plx_cli_create_image(struct plx_runtime *rt, const struct plx_cli_cmd *cmd, const struct plx_args *a,
+			 struct plx_create_opts *o, char **bundle, bool *made, struct plx_err *err);
+int plx_cli_image_run_opts(const struct plx_args *a, size_t first_arg, struct plx_image_run_opts *o, char ***env,
+			   char ***args, struct plx_err *err);
 
 /* The create/run help texts, shared. */
 #define PLX_CLI_CREATE_ARGS_USAGE                                                       \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* proxmox-lxcri kill [--all] <container-id> [signal] */
 #include "cli/cli.h"
+#include "image/image_config.h"
 #include "util/cleanup.h"
 #include "util/signals.h"
 
@@ -9,9 +10,23 @@ static const struct plx_flag flags[] = {
 	  NULL },
 };
 
+/* Without a signal: the image's StopSignal when the container was made from one, else SIGTERM. */
+static const char *default_signal(struct plx_runtime *rt, const char *id, json_t **state)
+{
+	struct plx_err ignore = PLX_ERR_INIT;
+	const char *s = NULL;
+
+	if (plx_container_state(rt, id, state, &ignore) == 0)
+		s = json_string_value(json_object_get(json_object_get(*state, "annotations"),
+						      PLX_IMAGE_STOP_SIGNAL_ANNOTATION));
+	plx_err_clear(&ignore);
+	return s ? s : "SIGTERM";
+}
+
 static int cmd_kill(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
 {
-	int sig = plx_signal_parse(a->n_pos > 1 ? a->pos[1] : "SIGTERM", err);
+	json_auto_t *state = NULL;
+	int sig = plx_signal_parse(a->n_pos > 1 ? a->pos[1] : default_signal(rt, a->pos[0], &state), err);
 	int ret;
 
 	if (sig < 0)

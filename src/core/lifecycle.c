@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/container_hooks.h"
+#include "core/image_create.h"
 #include "core/lifecycle_internal.h"
 #include "core/state.h"
 #include "engine/lxc/cgroup.h"
@@ -633,6 +634,10 @@ int plx_container_delete(struct plx_runtime *rt, const char *id, bool force, str
 			log_warn("container %s: %s", id, plx_err_msg(&herr));
 		plx_err_clear(&herr);
 	}
+	/* image hook: the bundle create --image made (core/image_create.h) */
+	r = plx_image_release_bundle(rt, id, st->bundle, st->annotations, err);
+	if (r < 0)
+		return plx_err_prefix(err, "container %s", id);
 	return plx_state_dir_remove(rootfd, id, err);
 }
 

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An image from the store made into an OCI runtime bundle, runnable by
+ * this runtime and by runc alike:
+ *
+ *   DIR/rootfs/        the layers unpacked in order (image/unpack.h)
+ *   DIR/volumes/PATH   one anonymous volume per image Volume, bind-mounted
+ *                      at /PATH; it starts with what the image has there
+ *                      (docker's rule), moved out of the rootfs, not copied
+ *   DIR/config.json    "runc spec"'s template with the image config applied
+ *                      (image/image_config.h); root writable
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "image/image_config.h"
+#include "image/store.h"
+#include "util/error.h"
+
+/* The image a bundle was made from (annotations in its config.json). */
+#define PLX_IMAGE_NAME_ANNOTATION "org.proxmox-lxcri.image.name"
+#define PLX_IMAGE_DIGEST_ANNOTATION "org.proxmox-lxcri.image.digest"
+/* Set on bundles that create/run --image made for a container: delete removes them. */
+#define PLX_IMAGE_MANAGED_ANNOTATION "org.proxmox-lxcri.image.managed-bundle"
+
+struct plx_bundle_stats {
+	size_t layers;
+	uint64_t entries;   /* tar members unpacked */
+	uint64_t tar_bytes; /* uncompressed layer bytes */
+};
+
+struct plx_bundle_opts {
+	struct plx_image_run_opts run;
+	bool managed; /* mark the bundle as the container's own (PLX_IMAGE_MANAGED_ANNOTATION) */
+};
+
+/*
+ * Make the bundle of image ref at dir.  dir must be absent or an empty
+ * directory; on failure whatever was made is removed again.  stats may be
+ * NULL.
+ */
+int plx_image_bundle(const struct plx_store *s, const char *ref, const char *dir, const struct plx_bundle_opts *o,
+		     struct plx_bundle_stats *stats, struct plx_err *err);
