@@ -2,7 +2,8 @@
 /*
  * create / start / kill / delete / state / list.
  *
- * create:  config.json -> validation -> state dir (locked) -> liblxc
+ * create:  config.json -> validation -> state dir (locked) -> managed
+ *          rootfs volume (when a storage driver is chosen) -> liblxc
  *          config -> monitor (liblxc start) -> our init reports ready ->
  *          monitor killed (the container is re-parented to the caller's
  *          subreaper) -> prestart/createRuntime/createContainer hooks ->
@@ -31,6 +32,7 @@
 #include "core/container_hooks.h"
 #include "core/image_create.h"
 #include "core/lifecycle_internal.h"
+#include "core/rootfs.h"
 #include "core/state.h"
 #include "engine/lxc/cgroup.h"
 #include "engine/lxc/lxc_conf.h"
@@ -151,6 +153,7 @@ struct create_ctx {
 	pid_t init;
 	char *cgroup_path;
 	char *monitor_cgroup;
+	json_t *volume; /* the managed rootfs made (or taken over), released on failure */
 	bool dir_made;
 	bool spawned; /* liblxc was started: the cgroup is ours to empty and remove */
 	bool committed;
@@ -168,11 +171,18 @@ static void create_rollback(struct create_ctx *c)
 		}
 		if (c->spawned && c->monitor_cgroup)
 			plx_cgroup_destroy(c->monitor_cgroup, NULL);
+		if (c->volume) {
+			struct plx_err e = PLX_ERR_INIT;
+			if (plx_rootfs_release(c->volume, &e) < 0)
+				log_warn("container %s: %s", c->id, plx_err_msg(&e));
+			plx_err_clear(&e);
+		}
 		if (c->dir_made)
 			plx_state_dir_remove(c->rootfd, c->id, NULL);
 	}
 	free(c->cgroup_path);
 	free(c->monitor_cgroup);
+	json_decref(c->volume);
 	plx_closep(&c->lockfd);
 	plx_closep(&c->dirfd);
 	plx_closep(&c->rootfd);
@@ -239,16 +249,49 @@ static bool apparmor_enabled(void)
 	       buf[0] == 'Y';
 }
 
+/*
+ * The managed rootfs (core/rootfs.h), once the state dir exists: the volume
+ * restore --as made, or the planned one, recorded in state.json before it
+ * is made so that delete --force after a killed create releases it.
+ * st->rootfs becomes the volume's path.
+ */
+static int create_rootfs_volume(struct create_ctx *c, json_t *plan, struct plx_state *st, struct plx_err *err)
+{
+	int r;
+
+	if (plan) {
+		st->storage = json_incref(plan);
+		r = plx_state_write(c->dirfd, st, err);
+		if (r < 0)
+			return r;
+		r = plx_rootfs_make(plan, err);
+		if (r < 0)
+			return plx_err_prefix(err, "container %s", c->id);
+		c->volume = json_incref(plan);
+	} else if (c->volume) {
+		st->storage = json_incref(c->volume);
+	} else {
+		return 0;
+	}
+	const char *path = json_string_value(json_object_get(st->storage, "path"));
+	if (!path)
+		return plx_err_set(err, EINVAL, "container %s: storage record without a path", c->id);
+	free(st->rootfs);
+	st->rootfs = strdup(path);
+	return st->rootfs ? 0 : plx_err_set(err, ENOMEM, "state");
+}
+
 int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts *o, int console_fd,
 			    struct plx_state **created, bool *used_console, struct plx_err *err)
 {
 	_cleanup_(create_rollback) struct create_ctx c = { .rt = rt, .id = o->id, .rootfd = -1, .dirfd = -1,
-							   .lockfd = -1 };
+							   .lockfd = -1, .volume = json_incref(o->rootfs_volume) };
 	__do_oci_spec_free struct oci_spec *spec = NULL;
 	__do_plx_state_free struct plx_state *st = NULL;
 	__do_free char *bundle = NULL, *rootfs = NULL, *statedir = NULL, *lxc_log = NULL, *conf = NULL;
 	__do_free char *init_path = NULL, *raw_cfg = NULL;
 	__do_close int console = -1, lsock = -1, conn = -1, init_log = -1, go = -1;
+	json_auto_t *plan = NULL;
 	size_t raw_len = 0;
 	int r;
 
@@ -271,6 +314,11 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 		return plx_err_sys(err, errno, "%s: root.path: %s", spec->source, rootfs);
 	if (!S_ISDIR(sb.st_mode))
 		return plx_err_set(err, ENOTDIR, "%s: root.path: %s is not a directory", spec->source, rootfs);
+	if (!c.volume) {
+		r = plx_rootfs_plan(rt->config, o->id, spec->annotations, rootfs, &plan, err);
+		if (r < 0)
+			return plx_err_prefix(err, "container %s", o->id);
+	}
 	r = plx_cgroup_resolve_path(spec->linux ? spec->linux->cgroups_path : NULL, o->id, rt->systemd_cgroup,
 				    &c.cgroup_path, err);
 	if (r < 0)
@@ -280,15 +328,6 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	lxc_log = statedir ? plx_path_join(statedir, LXC_LOG) : NULL;
 	if (!c.monitor_cgroup || !lxc_log)
 		return plx_err_set(err, ENOMEM, "paths");
-	struct plx_lxc_conf_in cin = {
-		.spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .cgroup_path = c.cgroup_path,
-		.monitor_cgroup = c.monitor_cgroup, .log_file = lxc_log, .debug = rt->debug,
-		.apparmor_enabled = apparmor_enabled(),
-	};
-	r = plx_lxc_conf_build(&cin, &conf, err);
-	if (r < 0)
-		return plx_err_prefix(err, "%s", spec->source);
-	log_debug("container %s: liblxc config:\n%s", o->id, conf);
 	r = plx_lxc_find_init(rt->config ? rt->config->init_path : NULL, &init_path, err);
 	if (r < 0)
 		return r;
@@ -324,12 +363,6 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 			return plx_err_sys(err, errno, "grant search on %s to the container's root", rt->root);
 	}
 
-	r = plx_write_file_at(c.dirfd, "config", conf, strlen(conf), 0600, err);
-	if (r < 0)
-		return r;
-	r = plx_write_file_at(c.dirfd, OCI_CONFIG_COPY, raw_cfg, raw_len, 0600, err);
-	if (r < 0)
-		return r;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return plx_err_set(err, ENOMEM, "state");
@@ -347,6 +380,26 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	if (!st->id || !st->bundle || !st->rootfs || !st->config_path || !st->created || !st->owner ||
 	    !st->cgroup_path)
 		return plx_err_set(err, ENOMEM, "state");
+	r = create_rootfs_volume(&c, plan, st, err);
+	if (r < 0)
+		return r;
+
+	/* the liblxc config, on the rootfs the container really gets */
+	struct plx_lxc_conf_in cin = {
+		.spec = spec, .id = o->id, .bundle = bundle, .rootfs = st->rootfs, .cgroup_path = c.cgroup_path,
+		.monitor_cgroup = c.monitor_cgroup, .log_file = lxc_log, .debug = rt->debug,
+		.apparmor_enabled = apparmor_enabled(),
+	};
+	r = plx_lxc_conf_build(&cin, &conf, err);
+	if (r < 0)
+		return plx_err_prefix(err, "%s", spec->source);
+	log_debug("container %s: liblxc config:\n%s", o->id, conf);
+	r = plx_write_file_at(c.dirfd, "config", conf, strlen(conf), 0600, err);
+	if (r < 0)
+		return r;
+	r = plx_write_file_at(c.dirfd, OCI_CONFIG_COPY, raw_cfg, raw_len, 0600, err);
+	if (r < 0)
+		return r;
 	r = plx_state_write(c.dirfd, st, err);
 	if (r < 0)
 		return r;
@@ -449,7 +502,10 @@ int plx_container_open(struct plx_runtime *rt, const char *id, int *rootfd, int 
 	r = plx_state_dir_open(*rootfd, id, dirfd, lockfd, err);
 	if (r < 0)
 		return r;
-	return plx_state_read(*dirfd, id, st, err);
+	r = plx_state_read(*dirfd, id, st, err);
+	if (r < 0)
+		return r;
+	return 0;
 }
 
 /*
@@ -633,6 +689,12 @@ int plx_container_delete(struct plx_runtime *rt, const char *id, bool force, str
 		if (sj && plx_hooks_run(&spec->hooks.poststop, "poststop", sj, &herr) < 0)
 			log_warn("container %s: %s", id, plx_err_msg(&herr));
 		plx_err_clear(&herr);
+	}
+	/* the managed rootfs; on failure the state stays, so a later delete can retry */
+	if (st->storage) {
+		r = plx_rootfs_release(st->storage, err);
+		if (r < 0)
+			return plx_err_prefix(err, "container %s", id);
 	}
 	/* image hook: the bundle create --image made (core/image_create.h) */
 	r = plx_image_release_bundle(rt, id, st->bundle, st->annotations, err);

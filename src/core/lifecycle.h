@@ -21,6 +21,7 @@ struct plx_runtime {
 	const char *log_path;    /* --log (NULL = stderr) */
 	const char *log_format;  /* "text" | "json" */
 	struct plx_config *config; /* runtime config file (never NULL: defaults) */
+	const char *criu;        /* --criu (NULL = "criu" from PATH) */
 };
 
 struct plx_create_opts {
@@ -31,6 +32,13 @@ struct plx_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned int preserve_fds;
+	/*
+	 * restore --as: a volume already made (plx_rootfs_clone_snapshot(),
+	 * core/rootfs.h) that the new container takes over as its rootfs, and
+	 * destroys if create fails.  NULL: prepare one from the bundle when a
+	 * storage driver is chosen.
+	 */
+	json_t *rootfs_volume;
 };
 
 int plx_container_create(struct plx_runtime *rt, const struct plx_create_opts *o, struct plx_err *err);

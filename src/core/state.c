@@ -43,6 +43,7 @@ void plx_state_free(struct plx_state *st)
 	free(st->cgroup_path);
 	json_decref(st->annotations);
 	json_decref(st->engine);
+	json_decref(st->storage);
 	free(st);
 }
 

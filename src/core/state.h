@@ -48,6 +48,7 @@ struct plx_state {
 	char *cgroup_path;     /* the container's cgroup path, relative to each hierarchy root */
 	bool use_systemd_cgroup;
 	json_t *engine;        /* engine-private data (owned reference), or NULL */
+	json_t *storage;       /* the managed rootfs record (core/rootfs.h), or NULL (owned reference) */
 };
 
 void plx_state_free(struct plx_state *st);

@@ -86,6 +86,7 @@ int plx_state_write(int dirfd, const struct plx_state *st, struct plx_err *err)
 	bad |= set_str(o, "cgroup_path", st->cgroup_path);
 	bad |= json_object_set_new(o, "use_systemd_cgroup", json_boolean(st->use_systemd_cgroup));
 	bad |= set_json(o, "engine", st->engine);
+	bad |= set_json(o, "storage", st->storage);
 	if (bad)
 		return plx_err_set(err, ENOMEM, "write state of %s: cannot build JSON", st->id);
 
@@ -168,6 +169,8 @@ static int state_from_json(json_t *o, const char *file, struct plx_state *st, st
 		ret = get_str(o, "cgroup_path", &st->cgroup_path, file, err);
 	if (!ret)
 		ret = get_obj(o, "engine", &st->engine, file, err);
+	if (!ret)
+		ret = get_obj(o, "storage", &st->storage, file, err);
 	if (ret < 0)
 		return ret;
 

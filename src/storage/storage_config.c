@@ -2,9 +2,11 @@
 /* The "storage" section of the runtime config and the per-container driver choice. */
 #include "storage/storage_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -31,6 +33,54 @@ const char *plx_storage_driver_name(enum plx_storage_driver d)
 	if ((size_t)d < ARRAY_SIZE(driver_names))
 		return driver_names[d];
 	return "unknown";
+}
+
+int plx_storage_parse_size(const char *s, const char *what, uint64_t *out, struct plx_err *err)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return plx_err_set(err, EINVAL, "%s: expected a size like 512M or 8G, got \"%s\"", what,
+				   s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return plx_err_set(err, ERANGE, "%s: size \"%s\" is too large", what, s);
+	if (*end) {
+		const char *u = strchr(units, toupper((unsigned char)*end));
+
+		if (!u)
+			return plx_err_set(err, EINVAL, "%s: unknown unit in \"%s\" (expected K, M, G or T)",
+					   what, s);
+		shift = 10 * (unsigned int)(u - units + 1);
+		end++;
+		if (*end && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
+			return plx_err_set(err, EINVAL, "%s: unknown unit in \"%s\" (expected K, M, G or T)",
+					   what, s);
+	}
+	if (v == 0)
+		return plx_err_set(err, EINVAL, "%s: size must be greater than 0", what);
+	if (shift && v > (UINT64_MAX >> shift))
+		return plx_err_set(err, ERANGE, "%s: size \"%s\" is too large", what, s);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* "size": a string with a unit or a number of bytes. */
+static int parse_size_key(const json_t *v, uint64_t *out, struct plx_err *err)
+{
+	if (json_is_string(v))
+		return plx_storage_parse_size(json_string_value(v), "storage.size", out, err);
+	if (!json_is_integer(v))
+		return plx_err_set(err, EINVAL, "storage.size: expected string or integer, got %s",
+				   plx_json_type_name(v));
+	if (json_integer_value(v) <= 0)
+		return plx_err_set(err, EINVAL, "storage.size: size must be greater than 0");
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
 }
 
 /* section.key = {"<field>": string}; absolute when abs.  Sets *out. */
@@ -90,7 +140,9 @@ static int parse_section(const json_t *section, struct plx_storage_config *c, st
 						   json_string_value(v));
 			continue;
 		}
-		if (strcmp(k, "zfs") == 0)
+		if (strcmp(k, "size") == 0)
+			ret = parse_size_key(v, &c->size, err);
+		else if (strcmp(k, "zfs") == 0)
 			ret = parse_sub(v, k, "parent", false, &c->zfs_parent, err);
 		else if (strcmp(k, "btrfs") == 0)
 			ret = parse_sub(v, k, "path", true, &c->btrfs_path, err);
@@ -98,7 +150,7 @@ static int parse_section(const json_t *section, struct plx_storage_config *c, st
 			ret = parse_sub(v, k, "path", true, &c->dir_path, err);
 		else
 			return plx_err_set(err, EINVAL,
-					   "storage.%s: unknown key (expected driver, zfs, btrfs, dir)", k);
+					   "storage.%s: unknown key (expected driver, size, zfs, btrfs, dir)", k);
 		if (ret < 0)
 			return ret;
 	}

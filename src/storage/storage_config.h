@@ -2,7 +2,7 @@
 /*
  * The "storage" section of the runtime config file:
  *   {"driver": "dir|btrfs|zfs", "zfs": {"parent": "POOL/DATASET"},
- *    "btrfs": {"path": DIR}, "dir": {"path": DIR}}
+ *    "btrfs": {"path": DIR}, "dir": {"path": DIR}, "size": "8G"}
  * and the choice of a driver for one container: the annotation
  * org.proxmox-lxcri.storage, else the section's "driver", else none (the
  * bundle's rootfs is used as runc does).
@@ -10,6 +10,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "storage/storage.h"
 #include "util/error.h"
@@ -26,6 +27,7 @@ struct plx_storage_config {
 	char *zfs_parent;               /* NULL when not configured */
 	char *btrfs_path;
 	char *dir_path;
+	uint64_t size;                  /* "size": default size limit of a managed rootfs, 0 = none */
 };
 
 /*
@@ -46,6 +48,12 @@ const char *plx_storage_driver_name(enum plx_storage_driver d);
  */
 int plx_storage_pick(const struct plx_storage_config *c, const json_t *annotations,
 		     enum plx_storage_driver *out, struct plx_err *err);
+
+/*
+ * A size: a positive integer of bytes with an optional binary unit K, M, G,
+ * T (also KB/KiB...), e.g. "512M", "8G", "1073741824".  Errors name what.
+ */
+int plx_storage_parse_size(const char *s, const char *what, uint64_t *out, struct plx_err *err);
 
 /* Open the driver d as configured (d must not be NONE). */
 int plx_storage_open_configured(const struct plx_storage_config *c, enum plx_storage_driver d,

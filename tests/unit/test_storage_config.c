@@ -147,6 +147,29 @@ static void test_driver_names(void **state)
 	assert_int_equal(plx_storage_driver_from_name("ZFS", &d), -EINVAL);
 }
 
+static void test_size(void **state)
+{
+	struct plx_storage_config c;
+	char *msg;
+
+	assert_int_equal(parse("{\"dir\": {\"path\": \"/d\"}, \"size\": \"2G\"}", &c, &msg), 0);
+	assert_true(c.size == 2ULL << 30);
+	plx_storage_config_clear(&c);
+	assert_true(c.size == 0);
+	assert_int_equal(parse("{\"size\": 4096}", &c, &msg), 0);
+	assert_true(c.size == 4096);
+	plx_storage_config_clear(&c);
+	assert_int_equal(parse("{\"size\": \"8X\"}", &c, &msg), -EINVAL);
+	assert_non_null(strstr(msg, "storage.size"));
+	free(msg);
+	assert_int_equal(parse("{\"size\": 0}", &c, &msg), -EINVAL);
+	assert_non_null(strstr(msg, "storage.size"));
+	free(msg);
+	assert_int_equal(parse("{\"size\": true}", &c, &msg), -EINVAL);
+	assert_non_null(strstr(msg, "storage.size: expected string or integer, got"));
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_key),
 		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_driver_names),
+		cmocka_unit_test(test_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
