@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: build a bundle (a busybox rootfs and the
-# config `proxmox-lxcri spec` writes) and run it as a container.
+# The main job on embedded defaults: make a small OCI image on the spot (a
+# busybox rootfs as one layer, with an entrypoint and env, written by umoci:
+# there is no internet here), import it into the image store and run a
+# container from it with `run --image`.  The image is removed at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../build/src/cli/proxmox-lxcri}
-"$here/install-deps.sh" build test
+"$here/install-deps.sh" build test clients
 
 work=$(mktemp -d /tmp/proxmox-lxcri-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-bundle=$work/bundle
-"$here/make-busybox-rootfs.sh" "$bundle/rootfs"
-"$bin" spec --bundle "$bundle"
-# the only edit anyone makes to the template: what to run, and no terminal
-/usr/bin/python3 - "$bundle/config.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c",
-    "echo \"hello from $(hostname), pid $$, uid $(id -u)\"; "
-    "echo \"rootfs: $(ls / | tr '\\n' ' ')\"; "
-    "echo \"cgroup: $(cut -d: -f3 /proc/self/cgroup | sort -u | tr '\\n' ' ')\""]
-json.dump(c, open(p, "w"), indent="\t")
-PY
+ref=localhost/proxmox-lxcri-demo:latest
+cleanup() {
+	"$bin" image rm "$ref" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+oci=$work/oci
+umoci init --layout "$oci"
+umoci new --image "$oci:demo"
+umoci unpack --rootless --image "$oci:demo" "$work/unpacked" >/dev/null
+"$here/make-busybox-rootfs.sh" "$work/unpacked/rootfs"
+umoci repack --image "$oci:demo" "$work/unpacked"
+umoci config --image "$oci:demo" --config.env GREETING=hello \
+	--config.entrypoint sh --config.entrypoint -c \
+	--config.cmd 'echo "$GREETING from $(hostname), pid $$, uid $(id -u)"; echo "rootfs: $(ls / | tr "\n" " ")"'
+
+echo "+ proxmox-lxcri image import --name $ref $oci"
+"$bin" image import --name "$ref" "$oci"
+"$bin" image ls
 id=demo-$$
-echo "+ proxmox-lxcri --root $work/state run --bundle $bundle $id"
-"$bin" --root "$work/state" run --bundle "$bundle" "$id"
-echo "container $id exited with status $?"
+echo "+ proxmox-lxcri --root $work/state run --image $ref $id"
+status=0
+"$bin" --root "$work/state" run --image "$ref" "$id" || status=$?
+echo "container $id exited with status $status"
+exit "$status"
