@@ -36,6 +36,9 @@ extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_
 	plx_cmd_image;
 /* image subcommands other files add to cmd_image.c's table */
 extern const struct plx_cli_cmd plx_image_cmd_bundle;
+/* remote mode (cmd_remote.c): CTs on a PVE cluster, by name */
+extern const struct plx_cli_cmd plx_cmd_stop, plx_cmd_status, plx_cmd_snapshot, plx_cmd_rollback;
+extern const struct plx_cli_cmd plx_image_cmd_export;
 
 /* The global options and the commands, in the order help lists them. */
 extern const struct plx_flag plx_global_flags[];
@@ -106,6 +109,43 @@ int plx_cli_create_image(struct plx_runtime *rt, const struct plx_cli_cmd *cmd, 
 			 struct plx_create_opts *o, char **bundle, bool *made, struct plx_err *err);
 int plx_cli_image_run_opts(const struct plx_args *a, size_t first_arg, struct plx_image_run_opts *o, char ***env,
 			   char ***args, struct plx_err *err);
+
+/*
+ * Remote mode (cmd_remote.c, docs/proxmox.md "Remote mode"): create's
+ * flags that only "create --name NAME --image REF" uses, which creates CT
+ * NAME on the PVE cluster of the runtime config instead of a local
+ * container (runc's create has no --name).
+ */
+#define PLX_FLAG_REMOTE_CREATE                                                                           \
+	{ "name", NULL, PLX_FLAG_STRING,                                                                 \
+	  "remote mode: create CT NAME from --image on the Proxmox VE cluster of the runtime config",     \
+	  NULL },                                                                                        \
+	{ "memory", NULL, PLX_FLAG_UINT, "remote mode: the CT's memory in MiB (default: PVE's)", NULL },   \
+	{ "cores", NULL, PLX_FLAG_UINT, "remote mode: the CT's CPU cores (default: all)", NULL },          \
+	{ "storage", NULL, PLX_FLAG_STRING, "remote mode: the PVE storage of the CT's rootfs", NULL },     \
+	{ "node", NULL, PLX_FLAG_STRING, "remote mode: the PVE node (default: proxmox.node)", NULL },      \
+	{ "net0", NULL, PLX_FLAG_STRING,                                                                 \
+	  "remote mode: the CT's first network device, e.g. name=eth0,bridge=vmbr0,ip=dhcp", NULL },     \
+	{ "rootfs-size", NULL, PLX_FLAG_UINT, "remote mode: the rootfs size in GiB", "8" },                 \
+	{ "template-storage", NULL, PLX_FLAG_STRING,                                                     \
+	  "remote mode: the PVE storage (content vztmpl) for the image's CT template", "local" },          \
+	{ "pull", NULL, PLX_FLAG_STRING,                                                                 \
+	  "remote mode: pull the image: always, missing (not in the store) or never", "missing" }
+
+/* create --name: the CT on PVE (create's run calls this first when --name is given). */
+int plx_cli_remote_create(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err);
+
+/*
+ * start/delete ID: 1 when ID is for the local runtime (a local container
+ * of that ID exists, no proxmox section is configured, or PVE has no CT
+ * of ours by that name), else the remote action's result (0 or < 0).
+ */
+int plx_cli_remote_dispatch(struct plx_runtime *rt, const char *cmd, const char *id, bool force,
+			    struct plx_err *err);
+
+/* "pve create|start|stop|delete|status|snapshot|rollback|list": is sub one, and run it. */
+bool plx_cli_pve_remote_sub(const char *sub);
+int plx_cli_pve_remote(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err);
 
 /* The create/run help texts, shared. */
 #define PLX_CLI_CREATE_ARGS_USAGE                                                       \

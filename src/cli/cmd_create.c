@@ -8,6 +8,7 @@ static const struct plx_flag flags[] = {
 	PLX_FLAG_BUNDLE,   PLX_FLAG_CONSOLE_SOCKET,  PLX_FLAG_PID_FILE,
 	PLX_FLAG_NO_PIVOT, PLX_FLAG_NO_NEW_KEYRING, PLX_FLAG_PRESERVE_FDS,
 	PLX_FLAG_IMAGE,    PLX_FLAG_IMAGE_RUN,
+	PLX_FLAG_REMOTE_CREATE,
 };
 
 static int cmd_create(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
@@ -17,6 +18,8 @@ static int cmd_create(struct plx_runtime *rt, const struct plx_args *a, struct p
 	bool image_bundle;
 	int ret;
 
+	if (plx_args_isset(a, "name")) /* remote mode: docs/proxmox.md */
+		return plx_cli_remote_create(rt, a, err);
 	ret = plx_cli_create_opts(a, &o, &bundle, &pid_file, err);
 	if (ret < 0)
 		return ret;

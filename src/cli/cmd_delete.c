@@ -10,8 +10,12 @@ static const struct plx_flag flags[] = {
 
 static int cmd_delete(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
 {
-	int ret = plx_container_delete(rt, a->pos[0], plx_args_bool(a, "force"), err);
+	/* no local container of that ID: maybe a CT of ours on PVE (remote mode) */
+	int ret = plx_cli_remote_dispatch(rt, "delete", a->pos[0], plx_args_bool(a, "force"), err);
 
+	if (ret <= 0)
+		return ret;
+	ret = plx_container_delete(rt, a->pos[0], plx_args_bool(a, "force"), err);
 	return ret < 0 ? ret : 0;
 }
 

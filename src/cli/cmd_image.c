@@ -365,6 +365,7 @@ static const struct plx_cli_cmd image_cmd_prune = {
 static const struct plx_cli_cmd *const image_cmds[] = {
 	&image_cmd_pull, &image_cmd_import, &image_cmd_ls, &image_cmd_inspect, &image_cmd_rm, &image_cmd_prune,
 	&plx_image_cmd_bundle,
+	&plx_image_cmd_export,
 };
 
 /* "proxmox-lxcri image pull" in the subcommand's help */

@@ -223,6 +223,8 @@ static int cmd_pve(struct plx_runtime *rt, const struct plx_args *a, struct plx_
 		     strcmp(sub, "api") == 0;
 	int ret;
 
+	if (plx_cli_pve_remote_sub(sub))
+		return plx_cli_pve_remote(rt, a, err);
 	if (!known)
 		return plx_err_set(err, EINVAL, "pve: unknown subcommand '%s' (check, nodes, nextid, api)",
 				   sub);
@@ -243,7 +245,8 @@ static int cmd_pve(struct plx_runtime *rt, const struct plx_args *a, struct plx_
 const struct plx_cli_cmd plx_cmd_pve = {
 	.name = "pve",
 	.usage = "talk to the Proxmox VE API of the runtime config",
-	.args_usage = "check|nodes|nextid|api [METHOD PATH [key=value ...]]",
+	.args_usage = "check|nodes|nextid|api [METHOD PATH [key=value ...]]\n"
+		      "   | create|start|stop|delete|status|snapshot|rollback|list ...",
 	.description = "Talk to the Proxmox VE API configured in the runtime config's \"proxmox\" section.\n"
 		       "\n"
 		       "   check     connect to each host, check the API token, list the cluster's nodes\n"
@@ -251,11 +254,15 @@ const struct plx_cli_cmd plx_cmd_pve = {
 		       "   nextid    print a free vmid\n"
 		       "   api METHOD PATH [key=value ...]\n"
 		       "             one raw API call (PATH below /api2/json, e.g. /nodes/pve/lxc); prints\n"
-		       "             PVE's data as JSON and waits for a task (UPID) to end unless --async",
+		       "             PVE's data as JSON and waits for a task (UPID) to end unless --async\n"
+		       "   create|start|stop|delete|status|snapshot|rollback|list\n"
+		       "             remote mode: CTs made from images, by name (\"pve SUBCOMMAND --help\")",
 	.flags = flags,
 	.n_flags = ARRAY_SIZE(flags),
 	.min_args = 1,
 	.max_args = -1,
 	.needs_runtime = true,
+	/* the remote subcommands (cmd_remote.c) parse their own flags */
+	.flags_first = true,
 	.run = cmd_pve,
 };

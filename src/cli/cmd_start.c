@@ -4,8 +4,12 @@
 
 static int cmd_start(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
 {
-	int ret = plx_container_start(rt, a->pos[0], err);
+	/* no local container of that ID: maybe a CT of ours on PVE (remote mode) */
+	int ret = plx_cli_remote_dispatch(rt, "start", a->pos[0], false, err);
 
+	if (ret <= 0)
+		return ret;
+	ret = plx_container_start(rt, a->pos[0], err);
 	return ret < 0 ? ret : 0;
 }
 

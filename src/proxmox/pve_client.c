@@ -54,6 +54,10 @@ int pve_client_new(const struct pve_config *cfg, const char *cache_dir, struct p
 {
 	__attribute__((cleanup(pve_client_freep))) struct pve_client *c = NULL;
 
+	/* a config for node-local registration only (proxmox.register) may have neither */
+	if (!cfg->n_hosts || !cfg->token)
+		return plx_err_set(err, EINVAL, "proxmox.%s: missing (needed to talk to the PVE API)",
+				   !cfg->n_hosts ? "hosts" : "token");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return plx_err_set(err, ENOMEM, "cannot initialize libcurl");
 	c = calloc(1, sizeof(*c));
@@ -237,4 +241,9 @@ int pve_client_nextid(struct pve_client *c, unsigned int *vmid, struct plx_err *
 				   "GET /cluster/nextid: expected a vmid (100-999999999) from PVE");
 	*vmid = (unsigned int)v;
 	return 0;
+}
+
+int pve_client_http(struct pve_client *c, size_t host, struct pve_http **h, struct plx_err *err)
+{
+	return http_for(c, host, h, err);
 }

@@ -98,3 +98,13 @@ int pve_client_nextid(struct pve_client *c, unsigned int *vmid, struct plx_err *
 
 /* Escape one path segment (a UPID, a snapshot name); free() the result.  NULL on ENOMEM. */
 char *pve_path_escape(const char *segment);
+
+/*
+ * Upload a file (pve_upload.c): a multipart POST to path ("/nodes/pve/
+ * storage/local/upload") with fields (an object of strings, e.g. content,
+ * checksum) and the file as part file_field named file_name.  Failover
+ * only while nothing was sent; an upload that may have reached PVE is
+ * never repeated.  *data: PVE's data (the UPID of the copy task).
+ */
+int pve_client_upload(struct pve_client *c, const char *path, const json_t *fields, const char *file_field,
+		      const char *file_path, const char *file_name, json_t **data, struct plx_err *err);

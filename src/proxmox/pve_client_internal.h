@@ -25,3 +25,6 @@ int pve_nodes_parse(const json_t *status, struct pve_node **out, size_t *n, stru
 json_t *pve_nodes_to_cache(const char *key, time_t t, const struct pve_node *nodes, size_t n);
 int pve_nodes_from_cache(const json_t *doc, const char *key, time_t now, unsigned int duration,
 			 struct pve_node **out, size_t *n, time_t *t, struct plx_err *err);
+
+/* The transport of hosts[host], made on first use (pve_upload.c sends through it). */
+int pve_client_http(struct pve_client *c, size_t host, struct pve_http **h, struct plx_err *err);

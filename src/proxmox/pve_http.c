@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -300,5 +301,108 @@ int pve_http_request(struct pve_http *h, const char *method, const char *path, c
 	}
 	classify_failure(h, res, resp);
 	log_debug("PVE %s %s%s: %s", method, h->display, path, resp->error ? resp->error : "failed");
+	return 0;
+}
+
+/*
+ * The multipart body of an upload: the fields first, then the file, as
+ * PVE's HTTP server wants them (it streams the file part to a temporary
+ * file and hands the fields to the API call).
+ */
+static int upload_mime(struct pve_http *h, const json_t *fields, const char *file_field,
+		       const char *file_path, const char *file_name, curl_mime **out, struct plx_err *err)
+{
+	curl_mime *mime = curl_mime_init(h->curl);
+	curl_mimepart *part;
+	const char *key;
+	json_t *v;
+
+	if (!mime)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	json_object_foreach((json_t *)fields, key, v)
+	{
+		if (!json_is_string(v)) {
+			curl_mime_free(mime);
+			return plx_err_set(err, EINVAL, "upload field '%s': expected a string", key);
+		}
+		part = curl_mime_addpart(mime);
+		if (!part || curl_mime_name(part, key) != CURLE_OK ||
+		    curl_mime_data(part, json_string_value(v), json_string_length(v)) != CURLE_OK) {
+			curl_mime_free(mime);
+			return plx_err_set(err, ENOMEM, "out of memory");
+		}
+	}
+	part = curl_mime_addpart(mime);
+	if (!part || curl_mime_name(part, file_field) != CURLE_OK ||
+	    curl_mime_filename(part, file_name) != CURLE_OK ||
+	    curl_mime_type(part, "application/octet-stream") != CURLE_OK) {
+		curl_mime_free(mime);
+		return plx_err_set(err, ENOMEM, "out of memory");
+	}
+	if (curl_mime_filedata(part, file_path) != CURLE_OK) {
+		curl_mime_free(mime);
+		return plx_err_sys(err, errno ? errno : EIO, "upload: cannot read %s", file_path);
+	}
+	/* filedata keeps the given name as the part's filename: set ours again */
+	curl_mime_filename(part, file_name);
+	*out = mime;
+	return 0;
+}
+
+int pve_http_upload(struct pve_http *h, const char *path, const json_t *fields, const char *file_field,
+		    const char *file_path, const char *file_name, struct pve_response *resp,
+		    struct plx_err *err)
+{
+	__do_free char *url = NULL;
+	curl_mime *mime = NULL;
+	CURLcode res;
+	int ret;
+
+	*resp = (struct pve_response){};
+	if (access(file_path, R_OK) < 0)
+		return plx_err_sys(err, errno, "upload: cannot read %s", file_path);
+	ret = upload_mime(h, fields, file_field, file_path, file_name, &mime, err);
+	if (ret < 0)
+		return ret;
+	if (asprintf(&url, "%s%s", h->base, path) < 0) {
+		curl_mime_free(mime);
+		return plx_err_set(err, ENOMEM, "out of memory");
+	}
+	log_debug("PVE POST %s%s (token %s, upload of %s)", h->display, path, h->cfg->token_id, file_name);
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_MIMEPOST, mime);
+	/*
+	 * A template takes longer than one API call: no overall limit, but a
+	 * transfer that stalls (under 1 byte/s for the timeout) is given up.
+	 */
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 0L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)h->cfg->timeout);
+
+	h->resp = resp;
+	h->cap = 0;
+	h->too_big = false;
+	h->pin_mismatch = false;
+	h->errbuf[0] = '\0';
+	res = curl_easy_perform(h->curl);
+	h->resp = NULL;
+	/* the handle is reused: back to what every other request expects */
+	curl_easy_setopt(h->curl, CURLOPT_MIMEPOST, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, (long)h->cfg->timeout);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 0L);
+	curl_mime_free(mime);
+	if (res == CURLE_OK) {
+		resp->xfer = PVE_XFER_OK;
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!resp->body && !(resp->body = strdup("")))
+			return plx_err_set(err, ENOMEM, "out of memory");
+		log_debug("PVE POST %s%s: %ld %s", h->display, path, resp->status,
+			  resp->reason ? resp->reason : "");
+		return 0;
+	}
+	classify_failure(h, res, resp);
+	log_debug("PVE POST %s%s: %s", h->display, path, resp->error ? resp->error : "failed");
 	return 0;
 }

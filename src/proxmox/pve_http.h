@@ -31,3 +31,13 @@ const char *pve_http_host(const struct pve_http *h);
  */
 int pve_http_request(struct pve_http *h, const char *method, const char *path, const json_t *params,
 		     struct pve_response *resp, struct plx_err *err);
+
+/*
+ * A multipart/form-data POST (PVE's /storage/{storage}/upload): fields (an
+ * object of strings) first, then the file at file_path as part file_field
+ * named file_name.  No overall time limit, but a transfer stalled for
+ * proxmox.timeout seconds fails.  Outcomes as pve_http_request().
+ */
+int pve_http_upload(struct pve_http *h, const char *path, const json_t *fields, const char *file_field,
+		    const char *file_path, const char *file_name, struct pve_response *resp,
+		    struct plx_err *err);

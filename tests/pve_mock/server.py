@@ -7,7 +7,10 @@ against the schema (HTTP 400 with {"errors": {param: message}, "data": null}),
 a missing or wrong API token gets 401, and the CT endpoints keep state across
 calls: create/list/config/start/stop/shutdown/status/delete/snapshots, with
 state-changing calls answered by a UPID that is polled through
-/nodes/{node}/tasks/{upid}/status.
+/nodes/{node}/tasks/{upid}/status.  Storages (local: vztmpl/iso/backup/import,
+local-zfs: images/rootdir) keep their templates per node: a multipart upload
+(content vztmpl, checksum checked by the copy task) adds one, storage content
+lists them, and a CT create refuses an ostemplate volume that is not there.
 
 Plain HTTP on 127.0.0.1, or HTTPS with --tls-cert/--tls-key.  Faults are
 injected with POST /_mock/faults (JSON, no auth): task_polls (polls a task stays
@@ -16,7 +19,8 @@ running), fail_next_task (the next task ends with that exit status), task_log
 (the next N ids /cluster/nextid hands out are taken before create runs), refuse
 (stop listening: later connections are refused), http_status + http_status_count
 (the next N API requests get that status, e.g. 503, before anything else
-happens), delay (seconds every API request waits before it is answered).
+happens), delay (seconds every API request waits before it is answered),
+fail_task_type (fail_next_task waits for a task of this type, e.g. vzstart).
 GET /_mock/state dumps it all.
 
     /usr/bin/python3 tests/pve_mock/server.py --apidata ../shared/pve/apidata.json
@@ -26,6 +30,7 @@ prints the port it listens on (ephemeral unless --port) as its first line.
 import argparse
 import hashlib
 import json
+import re
 import os
 import ssl
 import sys
@@ -42,6 +47,13 @@ API = "/api2/json"
 # create parameters that are instructions, not config keys
 CREATE_ONLY = {"node", "vmid", "ostemplate", "storage", "password", "ssh-public-keys", "start", "force",
                "unique", "restore", "ignore-unpack-errors", "pool", "bwlimit", "ha-managed", "env"}
+# the storages of every node (storage.cfg), and what each may hold
+STORAGES = {"local": {"type": "dir", "content": "backup,import,iso,vztmpl", "shared": 0},
+            "local-zfs": {"type": "zfspool", "content": "images,rootdir", "shared": 0}}
+# the template a fresh PVE has downloaded (pveam) on each node
+STANDARD_TEMPLATE = "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+# PVE::Storage's VZTMPL_EXT_RE_1
+VZTMPL_EXT = re.compile(r"\.tar\.(gz|xz|zst|bz2)$", re.I)
 
 
 class PVEError(Exception):
@@ -109,7 +121,11 @@ class PVE:
         self.tasks = {}
         self.lock = threading.Lock()
         self.faults = {"task_polls": task_polls, "fail_next_task": None, "task_log": [], "nextid_race": 0,
-                       "refuse": False, "http_status": 503, "http_status_count": 0, "delay": 0}
+                       "refuse": False, "http_status": 503, "http_status_count": 0, "delay": 0,
+                       "fail_task_type": None}
+        # (node, storage) -> {volname: {"size", "ctime", "sha256"}}
+        self.volumes = {(n, "local"): {STANDARD_TEMPLATE: {"size": 126 << 20, "ctime": 1700000000,
+                                                            "sha256": "0" * 64}} for n in nodes}
         self.pid = os.getpid()
         self.counter = 0
         self.requests = []
@@ -121,10 +137,13 @@ class PVE:
         return "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (node, self.pid + self.counter, 4242 + self.counter,
                                                     int(time.time()), typ, ident, self.token.split("!")[0])
 
-    def task(self, node, typ, ident, on_ok=None, on_fail=None):
+    def task(self, node, typ, ident, on_ok=None, on_fail=None, failure=None):
         upid = self.upid(node, typ, ident)
-        failure = self.faults["fail_next_task"]
-        self.faults["fail_next_task"] = None
+        if failure is None and self.faults["fail_task_type"] in (None, typ):
+            failure = self.faults["fail_next_task"]
+            self.faults["fail_next_task"] = None
+            if failure:
+                self.faults["fail_task_type"] = None
         t = Task(upid, int(self.faults["task_polls"]), failure, on_ok, on_fail,
                  self.faults["task_log"] if failure else ())
         if failure:
@@ -177,9 +196,12 @@ class PVE:
             res += [{"type": "node", "id": "node/" + n, "node": n, "status": "online", "maxcpu": 2,
                      "maxmem": 8 << 30} for n in self.nodes]
         if p.get("type") in (None, "vm"):
-            res += [{"type": "lxc", "id": "lxc/%d" % ct.vmid, "vmid": ct.vmid, "node": ct.node,
-                     "name": ct.config.get("hostname", "CT%d" % ct.vmid), "status": ct.status}
-                    for ct in sorted(self.cts.values(), key=lambda c: c.vmid)]
+            for ct in sorted(self.cts.values(), key=lambda c: c.vmid):
+                item = {"type": "lxc", "id": "lxc/%d" % ct.vmid, "vmid": ct.vmid, "node": ct.node,
+                        "name": ct.config.get("hostname", "CT%d" % ct.vmid), "status": ct.status, "template": 0}
+                if "tags" in ct.config:
+                    item["tags"] = ct.config["tags"]
+                res.append(item)
         return res
 
     def h_GET_nodes(self, p):
@@ -227,11 +249,76 @@ class PVE:
             res.append(item)
         return res
 
+    # -- storage -------------------------------------------------------
+    def storage(self, name, content=None):
+        if name not in STORAGES:
+            raise PVEError("storage '%s' does not exist" % name)
+        if content and content not in STORAGES[name]["content"].split(","):
+            raise PVEError("storage '%s' does not support '%s' content" % (name, content))
+        return STORAGES[name]
+
+    def h_GET_nodes_node_storage(self, p):
+        self.node(p["node"])
+        res = []
+        for name, scfg in sorted(STORAGES.items()):
+            if p.get("content") and p["content"] not in scfg["content"].split(","):
+                continue
+            if p.get("storage") and p["storage"] != name:
+                continue
+            res.append({"storage": name, "type": scfg["type"], "content": scfg["content"], "shared": scfg["shared"],
+                        "active": 1, "enabled": 1, "total": 100 << 30, "used": 1 << 30, "avail": 99 << 30})
+        return res
+
+    def h_GET_nodes_node_storage_storage_content(self, p):
+        node = self.node(p["node"])
+        self.storage(p["storage"])
+        res = []
+        for vol, info in sorted(self.volumes.get((node, p["storage"]), {}).items()):
+            content = vol.split("/")[0]
+            if p.get("content") and p["content"] != content:
+                continue
+            ext = VZTMPL_EXT.search(vol)
+            res.append({"volid": "%s:%s" % (p["storage"], vol), "content": content, "size": info["size"],
+                        "ctime": info["ctime"], "format": "t" + ext.group(1) if ext else "raw"})
+        return res
+
+    def h_POST_nodes_node_storage_storage_upload(self, p):
+        node = self.node(p["node"])
+        content = p["content"]
+        self.storage(p["storage"], content)
+        data = p.get("__file")
+        if data is None:
+            raise PVEError("missing file upload (multipart part 'filename')", 400)
+        # PVE normalizes the name the client gave its file part
+        filename = re.sub(r"[^-a-zA-Z0-9_.]", "_", p["filename"])
+        if content == "vztmpl" and not VZTMPL_EXT.search(filename):
+            raise PVEError("Parameter verification failed.", 400, {"filename": "wrong file extension"})
+        want = p.get("checksum")
+        got = hashlib.new(p.get("checksum-algorithm", "sha256"), data).hexdigest() if want else None
+        vols = self.volumes.setdefault((node, p["storage"]), {})
+
+        def ok():
+            vols["%s/%s" % (content, filename)] = {"size": len(data), "ctime": int(time.time()),
+                                                     "sha256": hashlib.sha256(data).hexdigest()}
+
+        # the copy task checks what arrived against what the client said it sent
+        bad = "checksum mismatch: got '%s' != expect '%s'" % (got, want) if want and got != want.lower() else None
+        return self.task(node, "imgcopy", "", ok, failure=bad)
+
+    def check_ostemplate(self, node, volid):
+        store, sep, vol = volid.partition(":")
+        if not sep:
+            return
+        self.storage(store)
+        if vol not in self.volumes.get((node, store), {}):
+            raise PVEError("can't find file '%s'" % volid)
+
     def h_POST_nodes_node_lxc(self, p):
         node = self.node(p["node"])
         vmid = int(p["vmid"])
         if vmid in self.cts:
             raise PVEError("CT %d already exists on node '%s'" % (vmid, self.cts[vmid].node))
+        self.check_ostemplate(node, str(p["ostemplate"]))
         ct = CT(vmid, node)
         cfg = {k: str(v) for k, v in p.items() if k not in CREATE_ONLY}
         cfg.setdefault("arch", "amd64")
@@ -420,6 +507,38 @@ class PVE:
         return res
 
 
+def parse_multipart(raw, content_type):
+    """multipart/form-data -> ({name: text}, {name: (filename, bytes)}), as PVE's HTTP server reads it."""
+    boundary = None
+    for item in content_type.split(";")[1:]:
+        k, _, v = item.strip().partition("=")
+        if k.lower() == "boundary":
+            boundary = v.strip('"')
+    if not boundary:
+        raise PVEError("multipart body without a boundary", 400)
+    fields, files = {}, {}
+    for part in raw.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, body = part[2:].partition(b"\r\n\r\n")
+        if body.endswith(b"\r\n"):
+            body = body[:-2]
+        disp = {}
+        for line in head.decode().split("\r\n"):
+            k, _, v = line.partition(":")
+            if k.strip().lower() == "content-disposition":
+                for item in v.split(";")[1:]:
+                    dk, _, dv = item.strip().partition("=")
+                    disp[dk.lower()] = dv.strip('"')
+        if "name" not in disp:
+            raise PVEError("multipart part without a name", 400)
+        if "filename" in disp:
+            files[disp["name"]] = (disp["filename"], body)
+        else:
+            fields[disp["name"]] = body.decode()
+    return fields, files
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pve-api-daemon/3.0"
@@ -437,11 +556,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def params(self, query):
+        self.upload = None
         p = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-        if raw and ctype == "application/json":
+        if ctype == "multipart/form-data":
+            fields, files = parse_multipart(raw, self.headers.get("Content-Type"))
+            p.update(fields)
+            if "filename" in files:
+                # PVE's HTTP server stores the part and passes its client-side name as filename
+                p["filename"], self.upload = files["filename"]
+        elif raw and ctype == "application/json":
             body = json.loads(raw)
             if not isinstance(body, dict):
                 raise PVEError("JSON body must be an object", 400)
@@ -486,6 +612,8 @@ class Handler(BaseHTTPRequestHandler):
         errors = pve.schema.check_params(info, params)
         if errors:
             return self.reply(400, {"errors": errors, "data": None}, "Parameter verification failed.")
+        if getattr(self, "upload", None) is not None:
+            params["__file"], self.upload = self.upload, None
         try:
             data = pve.dispatch(method, template, params)
         except PVEError as e:
@@ -512,7 +640,8 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and path == "/_mock/state":
                 cts = {vmid: {"node": c.node, "status": c.status, "config": c.config, "lxc": c.lxc,
                               "snapshots": c.snapshots} for vmid, c in pve.cts.items()}
-                return self.reply(200, {"data": {"cts": cts, "faults": pve.faults,
+                vols = {"%s/%s" % k: v for k, v in pve.volumes.items()}
+                return self.reply(200, {"data": {"cts": cts, "faults": pve.faults, "volumes": vols,
                                                  "unchecked_formats": sorted(pve.schema.unchecked_formats),
                                                  "requests": pve.requests}})
         return self.reply(404, {"data": None, "message": "unknown control endpoint"})
