@@ -8,16 +8,9 @@
 #include <stdint.h>
 
 #include "image/manifest.h"
-#include "util/log.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* the log is quiet (fuzz_quiet_log.c) */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	plx_log_init("/dev/null", PLX_LOG_TEXT, false);
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,17 +11,9 @@
 #include <string.h>
 
 #include "oci/spec.h"
-#include "util/log.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* the log is quiet (fuzz_quiet_log.c) */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	/* the validator warns about relative mount destinations: keep the run quiet */
-	plx_log_init("/dev/null", PLX_LOG_TEXT, false);
-	return 0;
-}
 
 static void reparse(const struct oci_spec *spec)
 {

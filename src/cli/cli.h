@@ -23,6 +23,9 @@ struct plx_cli_cmd {
 	int min_args, max_args;  /* positional arguments; max -1 = any */
 	bool needs_runtime;      /* loads the runtime config and resolves --root */
 	bool flags_first;        /* flags only before the first argument (exec: the command's own flags follow) */
+	/* a command group's commands ("image pull"), listed by its help */
+	const struct plx_cli_cmd *const *subcmds;
+	size_t n_subcmds;
 	/*
 	 * Returns the exit status (>= 0) or a negative code with err set.
 	 * rt is fully set up only when needs_runtime.
@@ -146,6 +149,15 @@ int plx_cli_remote_dispatch(struct plx_runtime *rt, const char *cmd, const char 
 /* "pve create|start|stop|delete|status|snapshot|rollback|list": is sub one, and run it. */
 bool plx_cli_pve_remote_sub(const char *sub);
 int plx_cli_pve_remote(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err);
+
+/*
+ * The runtime config's proxmox section and a PVE client for it (cmd_pve.c);
+ * free *client before *cfg.  No section: an error naming the config file.
+ */
+struct pve_config;
+struct pve_client;
+int plx_cli_pve_open(const struct plx_runtime *rt, struct pve_config **cfg, struct pve_client **client,
+		     struct plx_err *err);
 
 /* The create/run help texts, shared. */
 #define PLX_CLI_CREATE_ARGS_USAGE                                                       \

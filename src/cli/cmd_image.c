@@ -379,15 +379,6 @@ static void print_sub_help(const struct plx_cli_cmd *sub)
 	plx_cli_print_cmd_help(stdout, &c);
 }
 
-static void print_group_help(FILE *out)
-{
-	fprintf(out, "NAME:\n   %s image - manage OCI images\n\nUSAGE:\n   %s image command [command options] "
-		     "[arguments...]\n\nCOMMANDS:\n",
-		PLX_PROGRAM, PLX_PROGRAM);
-	for (size_t i = 0; i < ARRAY_SIZE(image_cmds); i++)
-		fprintf(out, "   %-10s%s\n", image_cmds[i]->name, image_cmds[i]->usage);
-}
-
 static int cmd_image(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
 {
 	__do_args_free struct plx_args sa = {};
@@ -396,14 +387,14 @@ static int cmd_image(struct plx_runtime *rt, const struct plx_args *a, struct pl
 	int ret;
 
 	if (a->n_pos == 0 || strcmp(a->pos[0], "help") == 0) {
-		print_group_help(stdout);
+		plx_cli_print_cmd_help(stdout, &plx_cmd_image);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(image_cmds) && !sub; i++)
 		if (strcmp(image_cmds[i]->name, a->pos[0]) == 0)
 			sub = image_cmds[i];
 	if (!sub) {
-		print_group_help(stdout);
+		plx_cli_print_cmd_help(stdout, &plx_cmd_image);
 		return plx_err_set(err, EINVAL, "image: unknown command \"%s\"", a->pos[0]);
 	}
 	ret = plx_args_parse(sub->flags, sub->n_flags, (int)a->n_pos, a->pos, PLX_ARGS_ANY_ORDER, &sa, err);
@@ -426,10 +417,13 @@ static int cmd_image(struct plx_runtime *rt, const struct plx_args *a, struct pl
 
 const struct plx_cli_cmd plx_cmd_image = {
 	.name = "image",
-	.usage = "manage OCI images: pull, import, ls, inspect, rm, prune",
+	.usage = "manage OCI images: pull, ls, bundle, ... (\"image help\" lists the commands)",
 	.args_usage = "command [command options] [arguments...]",
 	.description = "Images live in an OCI image layout (the config's images.store, default\n"
-		       "   " PLX_STORE_DEFAULT_ROOT "). Run \"" PLX_PROGRAM " image help\" for the commands.",
+		       "   " PLX_STORE_DEFAULT_ROOT ").\n"
+		       "   \"" PLX_PROGRAM " image COMMAND --help\" shows a command's options.",
+	.subcmds = image_cmds,
+	.n_subcmds = ARRAY_SIZE(image_cmds),
 	.min_args = 0,
 	.max_args = -1,
 	.needs_runtime = true,

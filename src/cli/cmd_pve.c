@@ -26,12 +26,14 @@ static const struct plx_flag flags[] = {
 	  NULL },
 };
 
-static int load(const struct plx_runtime *rt, struct pve_config **cfg, struct pve_client **client,
-		struct plx_err *err)
+int plx_cli_pve_open(const struct plx_runtime *rt, struct pve_config **cfg, struct pve_client **client,
+		     struct plx_err *err)
 {
 	const struct plx_config *c = rt->config;
 	int ret;
 
+	*cfg = NULL;
+	*client = NULL;
 	if (!c->proxmox)
 		return plx_err_set(err, ENOENT,
 				   "%s: no \"proxmox\" section (hosts, token) in the runtime config",
@@ -230,7 +232,7 @@ static int cmd_pve(struct plx_runtime *rt, const struct plx_args *a, struct plx_
 				   sub);
 	if (strcmp(sub, "api") != 0 && a->n_pos != 1)
 		return plx_err_set(err, EINVAL, "pve %s: takes no arguments", sub);
-	ret = load(rt, &cfg, &client, err);
+	ret = plx_cli_pve_open(rt, &cfg, &client, err);
 	if (ret < 0)
 		return ret;
 	if (strcmp(sub, "check") == 0)

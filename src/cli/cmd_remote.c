@@ -36,6 +36,14 @@ DEFINE_CLEANUP_FUNC(remote_store_closep, struct plx_store, plx_store_close)
 /* docker stop's grace period before the kill */
 #define STOP_TIMEOUT "10"
 
+/*
+ * Seconds each request of the lookup of a start/delete ID with no local
+ * container may take (connect and answer): containerd deletes containers
+ * that are gone, and an unreachable PVE must not hold that up for
+ * proxmox.timeout per host.
+ */
+#define REMOTE_LOOKUP_TIMEOUT 2
+
 /* The PVE client of the runtime config's proxmox section. */
 struct remote {
 	struct pve_config *cfg;
@@ -52,19 +60,7 @@ static void remote_close(struct remote *r)
 
 static int remote_open(const struct plx_runtime *rt, struct remote *r, struct plx_err *err)
 {
-	const struct plx_config *c = rt->config;
-	int ret;
-
-	if (!c->proxmox)
-		return plx_err_set(err, ENOENT,
-				   "%s: no \"proxmox\" section (hosts, token) in the runtime config",
-				   c->path ? c->path
-					   : "no runtime config file found ($" PLX_CONFIG_ENV
-					     ", " PLX_CONFIG_SYSTEM ", ./" PLX_CONFIG_LOCAL ")");
-	ret = pve_config_parse(c->proxmox, c->path, &r->cfg, err);
-	if (ret < 0)
-		return ret;
-	return pve_client_new(r->cfg, rt->root, &r->client, err);
+	return plx_cli_pve_open(rt, &r->cfg, &r->client, err);
 }
 
 /* ---- create ---- */
@@ -234,24 +230,61 @@ static bool local_exists(const struct plx_runtime *rt, const char *id)
 	return path && access(path, F_OK) == 0;
 }
 
+/* Whether PVE has a CT of ours named id (looked up with r->client); a warning when PVE cannot tell. */
+static bool remote_has(const struct plx_runtime *rt, struct remote *r, const char *cmd, const char *id)
+{
+	__do_err_clear struct plx_err e = PLX_ERR_INIT;
+	struct pve_remote_ct ct = {};
+	int ret;
+
+	/* each lookup request gets a short time: handles keep the timeout they were made with */
+	if (r->cfg->timeout > REMOTE_LOOKUP_TIMEOUT)
+		r->cfg->timeout = REMOTE_LOOKUP_TIMEOUT;
+	ret = pve_client_new(r->cfg, rt->root, &r->client, &e);
+	if (ret == 0) {
+		ret = pve_remote_find(r->client, id, &ct, &e);
+		/* no CT of ours by that name: runc's own answer ("container does not exist") stands */
+		if (ret == -ENOENT)
+			return false;
+	}
+	if (ret < 0) {
+		log_warn("%s %s: no local container; looking it up on Proxmox VE failed: %s", cmd, id,
+			 plx_err_msg(&e));
+		return false;
+	}
+	log_debug("%s %s: no local container, CT %u on node %s: remote", cmd, id, ct.vmid, ct.node);
+	pve_remote_ct_clear(&ct);
+	return true;
+}
+
 int plx_cli_remote_dispatch(struct plx_runtime *rt, const char *cmd, const char *id, bool force,
 			    struct plx_err *err)
 {
 	__do_err_clear struct plx_err e = PLX_ERR_INIT;
 	__do_remote_close struct remote r = {};
-	struct pve_remote_ct ct = {};
+	const struct plx_config *c = rt->config;
+	unsigned int timeout;
+	int ret;
 
-	if (!rt->config->proxmox || local_exists(rt, id))
+	if (!c->proxmox || local_exists(rt, id))
 		return 1;
-	/* runc's own answer ("container does not exist") stays when PVE cannot tell */
-	if (remote_open(rt, &r, &e) < 0 || pve_remote_find(r.client, id, &ct, &e) < 0) {
-		if (e.code != ENOENT)
-			log_warn("%s %s: no local container; looking it up on Proxmox VE failed: %s", cmd, id,
-				 plx_err_msg(&e));
+	if (pve_config_parse(c->proxmox, c->path, &r.cfg, &e) < 0) {
+		log_warn("%s %s: no local container; the proxmox section is not usable: %s", cmd, id,
+			 plx_err_msg(&e));
 		return 1;
 	}
-	log_debug("%s %s: no local container, CT %u on node %s: remote", cmd, id, ct.vmid, ct.node);
-	pve_remote_ct_clear(&ct);
+	/* node-local registration only: no cluster to ask, nothing to warn about */
+	if (!r.cfg->n_hosts || !r.cfg->token)
+		return 1;
+	timeout = r.cfg->timeout;
+	if (!remote_has(rt, &r, cmd, id))
+		return 1;
+	/* the action itself gets the configured timeouts: a new client */
+	pve_client_free(steal_ptr(r.client));
+	r.cfg->timeout = timeout;
+	ret = pve_client_new(r.cfg, rt->root, &r.client, err);
+	if (ret < 0)
+		return ret;
 	if (strcmp(cmd, "start") == 0)
 		return pve_remote_start(r.client, id, err);
 	if (strcmp(cmd, "delete") == 0)

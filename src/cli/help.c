@@ -51,10 +51,28 @@ void plx_cli_print_version(FILE *out)
 	print_version_body(out);
 }
 
-void plx_cli_print_app_help(FILE *out)
+/* "   name, alias  usage" lines, the usages in one column. */
+static void print_commands(FILE *out, const struct plx_cli_cmd *const *cmds, size_t n)
 {
 	int width = 0;
 
+	for (size_t i = 0; i < n; i++) {
+		int w = (int)strlen(cmds[i]->name) + (cmds[i]->alias ? 2 + (int)strlen(cmds[i]->alias) : 0);
+
+		if (w > width)
+			width = w;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct plx_cli_cmd *c = cmds[i];
+		int w = (int)strlen(c->name) + (c->alias ? 2 + (int)strlen(c->alias) : 0);
+
+		fprintf(out, "   %s%s%s%*s  %s\n", c->name, c->alias ? ", " : "", c->alias ? c->alias : "",
+			width - w, "", c->usage);
+	}
+}
+
+void plx_cli_print_app_help(FILE *out)
+{
 	fprintf(out, "NAME:\n   %s - %s\n\n", PLX_PROGRAM, app_usage);
 	fprintf(out, "USAGE:\n   %s [global options] command [command options] [arguments...]\n\n",
 		PLX_PROGRAM);
@@ -62,20 +80,7 @@ void plx_cli_print_app_help(FILE *out)
 	print_version_body(out);
 
 	fputs("\nCOMMANDS:\n", out);
-	for (size_t i = 0; i < plx_cli_n_commands; i++) {
-		const struct plx_cli_cmd *c = plx_cli_commands[i];
-		int w = (int)strlen(c->name) + (c->alias ? 2 + (int)strlen(c->alias) : 0);
-
-		if (w > width)
-			width = w;
-	}
-	for (size_t i = 0; i < plx_cli_n_commands; i++) {
-		const struct plx_cli_cmd *c = plx_cli_commands[i];
-		int w = (int)strlen(c->name) + (c->alias ? 2 + (int)strlen(c->alias) : 0);
-
-		fprintf(out, "   %s%s%s%*s  %s\n", c->name, c->alias ? ", " : "", c->alias ? c->alias : "",
-			width - w, "", c->usage);
-	}
+	print_commands(out, plx_cli_commands, plx_cli_n_commands);
 	fputs("\nGLOBAL OPTIONS:\n", out);
 	plx_flags_print(out, plx_global_flags, plx_n_global_flags);
 }
@@ -89,6 +94,10 @@ void plx_cli_print_cmd_help(FILE *out, const struct plx_cli_cmd *cmd)
 		cmd->args_usage ? cmd->args_usage : "[arguments...]");
 	if (cmd->description)
 		fprintf(out, "\nDESCRIPTION:\n   %s\n", cmd->description);
+	if (cmd->n_subcmds) {
+		fputs("\nCOMMANDS:\n", out);
+		print_commands(out, cmd->subcmds, cmd->n_subcmds);
+	}
 	if (cmd->n_flags) {
 		fputs("\nOPTIONS:\n", out);
 		plx_flags_print(out, cmd->flags, cmd->n_flags);

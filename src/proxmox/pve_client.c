@@ -145,16 +145,14 @@ int pve_client_call_host(struct pve_client *c, size_t host, const char *method, 
 	return 0;
 }
 
-int pve_client_call(struct pve_client *c, const char *method, const char *path, const json_t *params,
-		    json_t **data, struct plx_err *err)
+int pve_client_failover(struct pve_client *c, const char *method, const char *path, pve_send_fn send,
+			void *arg, json_t **data, struct plx_err *err)
 {
 	struct pve_attempts tried = {};
 	size_t n = c->cfg->n_hosts;
 	int ret, code = ECONNREFUSED;
 
 	*data = NULL;
-	if ((ret = check_method(method, err)) < 0 || (ret = check_path(path, err)) < 0)
-		return ret;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (c->current + k) % n;
 		struct pve_response r = {};
@@ -162,7 +160,7 @@ int pve_client_call(struct pve_client *c, const char *method, const char *path, 
 
 		ret = http_for(c, i, &h, err);
 		if (ret == 0)
-			ret = pve_http_request(h, method, path, params, &r, err);
+			ret = send(h, arg, &r, err);
 		if (ret < 0) {
 			pve_attempts_clear(&tried);
 			return ret;
@@ -200,6 +198,30 @@ int pve_client_call(struct pve_client *c, const char *method, const char *path, 
 	plx_err_prefix(err, "%s %s", method, path);
 	pve_attempts_clear(&tried);
 	return ret;
+}
+
+struct call {
+	const char *method, *path;
+	const json_t *params;
+};
+
+static int send_call(struct pve_http *h, void *arg, struct pve_response *r, struct plx_err *err)
+{
+	const struct call *call = arg;
+
+	return pve_http_request(h, call->method, call->path, call->params, r, err);
+}
+
+int pve_client_call(struct pve_client *c, const char *method, const char *path, const json_t *params,
+		    json_t **data, struct plx_err *err)
+{
+	struct call call = {.method = method, .path = path, .params = params};
+	int ret;
+
+	*data = NULL;
+	if ((ret = check_method(method, err)) < 0 || (ret = check_path(path, err)) < 0)
+		return ret;
+	return pve_client_failover(c, method, path, send_call, &call, data, err);
 }
 
 int pve_client_call_wait(struct pve_client *c, const char *method, const char *path, const json_t *params,
@@ -241,9 +263,4 @@ int pve_client_nextid(struct pve_client *c, unsigned int *vmid, struct plx_err *
 				   "GET /cluster/nextid: expected a vmid (100-999999999) from PVE");
 	*vmid = (unsigned int)v;
 	return 0;
-}
-
-int pve_client_http(struct pve_client *c, size_t host, struct pve_http **h, struct plx_err *err)
-{
-	return http_for(c, host, h, err);
 }

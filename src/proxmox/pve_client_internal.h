@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What pve_client.c, pve_task.c and pve_nodes.c share (not part of the client's API). */
+/* What pve_client.c, pve_task.c, pve_nodes.c and pve_upload.c share (not part of the client's API). */
 #pragma once
 
 #include "proxmox/pve_client.h"
@@ -26,5 +26,16 @@ json_t *pve_nodes_to_cache(const char *key, time_t t, const struct pve_node *nod
 int pve_nodes_from_cache(const json_t *doc, const char *key, time_t now, unsigned int duration,
 			 struct pve_node **out, size_t *n, time_t *t, struct plx_err *err);
 
-/* The transport of hosts[host], made on first use (pve_upload.c sends through it). */
-int pve_client_http(struct pve_client *c, size_t host, struct pve_http **h, struct plx_err *err);
+/*
+ * One attempt of a request on one host: the network outcome lands in *r;
+ * < 0 only for local failures (memory, an unreadable file), never retried.
+ */
+typedef int (*pve_send_fn)(struct pve_http *h, void *arg, struct pve_response *r, struct plx_err *err);
+
+/*
+ * send(arg) through the hosts by the failover rules of pve_client.h (what
+ * may be repeated depends on method), starting with the host that answered
+ * last; method and path name the request in messages.  *data: PVE's data.
+ */
+int pve_client_failover(struct pve_client *c, const char *method, const char *path, pve_send_fn send,
+			void *arg, json_t **data, struct plx_err *err);

@@ -259,6 +259,39 @@ static void classify_failure(struct pve_http *h, CURLcode res, struct pve_respon
 		r->error = NULL;
 }
 
+/* The transfer set up on h->curl, its answer collected into *resp. */
+static CURLcode perform(struct pve_http *h, struct pve_response *resp)
+{
+	CURLcode res;
+
+	h->resp = resp;
+	h->cap = 0;
+	h->too_big = false;
+	h->pin_mismatch = false;
+	h->errbuf[0] = '\0';
+	res = curl_easy_perform(h->curl);
+	h->resp = NULL;
+	return res;
+}
+
+/* What perform() gave, in *resp: an HTTP answer, or how the transfer failed. */
+static int outcome(struct pve_http *h, CURLcode res, const char *method, const char *path,
+		   struct pve_response *resp, struct plx_err *err)
+{
+	if (res == CURLE_OK) {
+		resp->xfer = PVE_XFER_OK;
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!resp->body && !(resp->body = strdup("")))
+			return plx_err_set(err, ENOMEM, "out of memory");
+		log_debug("PVE %s %s%s: %ld %s", method, h->display, path, resp->status,
+			  resp->reason ? resp->reason : "");
+		return 0;
+	}
+	classify_failure(h, res, resp);
+	log_debug("PVE %s %s%s: %s", method, h->display, path, resp->error ? resp->error : "failed");
+	return 0;
+}
+
 int pve_http_request(struct pve_http *h, const char *method, const char *path, const json_t *params,
 		     struct pve_response *resp, struct plx_err *err)
 {
@@ -282,26 +315,9 @@ int pve_http_request(struct pve_http *h, const char *method, const char *path, c
 	explicit_bzero(form, strlen(form));
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 
-	h->resp = resp;
-	h->cap = 0;
-	h->too_big = false;
-	h->pin_mismatch = false;
-	h->errbuf[0] = '\0';
-	res = curl_easy_perform(h->curl);
+	res = perform(h, resp);
 	explicit_bzero(url, strlen(url));
-	h->resp = NULL;
-	if (res == CURLE_OK) {
-		resp->xfer = PVE_XFER_OK;
-		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-		if (!resp->body && !(resp->body = strdup("")))
-			return plx_err_set(err, ENOMEM, "out of memory");
-		log_debug("PVE %s %s%s: %ld %s", method, h->display, path, resp->status,
-			  resp->reason ? resp->reason : "");
-		return 0;
-	}
-	classify_failure(h, res, resp);
-	log_debug("PVE %s %s%s: %s", method, h->display, path, resp->error ? resp->error : "failed");
-	return 0;
+	return outcome(h, res, method, path, resp, err);
 }
 
 /*
@@ -380,29 +396,12 @@ int pve_http_upload(struct pve_http *h, const char *path, const json_t *fields, 
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, (long)h->cfg->timeout);
 
-	h->resp = resp;
-	h->cap = 0;
-	h->too_big = false;
-	h->pin_mismatch = false;
-	h->errbuf[0] = '\0';
-	res = curl_easy_perform(h->curl);
-	h->resp = NULL;
+	res = perform(h, resp);
 	/* the handle is reused: back to what every other request expects */
 	curl_easy_setopt(h->curl, CURLOPT_MIMEPOST, NULL);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, (long)h->cfg->timeout);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 0L);
 	curl_mime_free(mime);
-	if (res == CURLE_OK) {
-		resp->xfer = PVE_XFER_OK;
-		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-		if (!resp->body && !(resp->body = strdup("")))
-			return plx_err_set(err, ENOMEM, "out of memory");
-		log_debug("PVE POST %s%s: %ld %s", h->display, path, resp->status,
-			  resp->reason ? resp->reason : "");
-		return 0;
-	}
-	classify_failure(h, res, resp);
-	log_debug("PVE POST %s%s: %s", h->display, path, resp->error ? resp->error : "failed");
-	return 0;
+	return outcome(h, res, "POST", path, resp, err);
 }

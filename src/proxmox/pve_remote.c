@@ -200,12 +200,15 @@ static int ct_current(struct pve_client *c, const struct pve_remote_ct *ct, json
 	return 0;
 }
 
-static int ct_running(struct pve_client *c, const struct pve_remote_ct *ct, bool *running,
-		      struct plx_err *err)
+/* The CT named name, and whether it runs. */
+static int find_running(struct pve_client *c, const char *name, struct pve_remote_ct *ct, bool *running,
+			struct plx_err *err)
 {
 	json_auto_t *cur = NULL;
-	int ret = ct_current(c, ct, &cur, err);
+	int ret = pve_remote_find(c, name, ct, err);
 
+	if (ret == 0)
+		ret = ct_current(c, ct, &cur, err);
 	if (ret < 0)
 		return ret;
 	*running = strcmp(str_of(cur, "status"), "running") == 0;
@@ -241,10 +244,8 @@ int pve_remote_stop(struct pve_client *c, const char *name, bool force, unsigned
 {
 	__do_ct_clear struct pve_remote_ct ct = {};
 	bool running;
-	int ret = pve_remote_find(c, name, &ct, err);
+	int ret = find_running(c, name, &ct, &running, err);
 
-	if (ret == 0)
-		ret = ct_running(c, &ct, &running, err);
 	if (ret < 0)
 		return ret;
 	if (!running)
@@ -261,9 +262,7 @@ int pve_remote_delete(struct pve_client *c, const char *name, bool force, struct
 
 	if (!params)
 		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = pve_remote_find(c, name, &ct, err);
-	if (ret == 0)
-		ret = ct_running(c, &ct, &running, err);
+	ret = find_running(c, name, &ct, &running, err);
 	if (ret < 0)
 		return ret;
 	if (running && !force)
@@ -320,9 +319,7 @@ int pve_remote_rollback(struct pve_client *c, const char *name, const char *snap
 
 	if (!esc || asprintf(&suffix, "/snapshot/%s/rollback", esc) < 0)
 		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = pve_remote_find(c, name, &ct, err);
-	if (ret == 0)
-		ret = ct_running(c, &ct, &running, err);
+	ret = find_running(c, name, &ct, &running, err);
 	if (ret < 0)
 		return ret;
 	params = json_pack("{s:b}", "start", running);

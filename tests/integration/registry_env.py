@@ -44,8 +44,9 @@ USER, PASSWORD = "bob", "secret"
 SERVICE, ISSUER = "plx-test-registry", "plx-test-issuer"
 
 
-def need_tools():
-    for tool, pkg in TOOLS.items():
+def need_tools(tools=TOOLS):
+    """Each tool of tools ({tool: Debian package}) is there, else fail (CI=true) or skip."""
+    for tool, pkg in tools.items():
         if not shutil.which(tool):
             msg = f"{tool} missing: apt-get install {pkg}"
             if os.environ.get("CI") == "true":

@@ -88,6 +88,28 @@ def test_create_help_lists_runc_flags(binary):
         assert f"   {flag} " in run, flag
 
 
+IMAGE_COMMANDS = ["pull", "import", "ls", "inspect", "rm", "prune", "bundle", "export"]
+
+
+@pytest.mark.parametrize("args", [["image", "--help"], ["image", "-h"], ["image", "help"], ["image"],
+                                  ["help", "image"]])
+def test_image_help_lists_its_commands(binary, args):
+    p = plain(binary, *args)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("NAME:\n   proxmox-lxcri image - ")
+    assert "\nUSAGE:\n   proxmox-lxcri image command " in p.stdout
+    commands = p.stdout.split("\nCOMMANDS:\n", 1)[1]
+    for cmd in IMAGE_COMMANDS:
+        assert re.search(rf"^   {cmd} +\S", commands, re.M), cmd
+
+
+def test_image_command_help(binary):
+    p = plain(binary, "image", "pull", "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("NAME:\n   proxmox-lxcri image pull - ")
+    assert "COMMANDS:" not in p.stdout
+
+
 # --- usage errors -----------------------------------------------------------------------------
 
 def test_unknown_command(binary):

@@ -2,12 +2,12 @@
 """image bundle, run/create --image: a multi-layer image built here (python tarfile, gzip, zstd and
 plain layers, every entry type, whiteouts, an opaque directory), imported into a store, unpacked,
 compared with umoci's unpack, and run by this runtime and by runc."""
+import functools
 import gzip
 import hashlib
 import io
 import json
 import os
-import shutil
 import stat
 import subprocess
 import tarfile
@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+import registry_env
 from registry_env import Layout, sha
 
 TOOLS = {"umoci": "umoci", "runc": "runc", "zstd": "zstd"}
@@ -39,13 +40,7 @@ fi
 """
 
 
-def need_tools():
-    for tool, pkg in TOOLS.items():
-        if not shutil.which(tool):
-            msg = f"{tool} missing: apt-get install {pkg}"
-            if os.environ.get("CI") == "true":
-                pytest.fail(msg)
-            pytest.skip(msg)
+need_tools = functools.partial(registry_env.need_tools, TOOLS)
 
 
 def member(t, name, kind="file", data=b"", mode=0o644, uid=0, gid=0, link=None, xattrs=None, dev=(0, 0)):
@@ -277,6 +272,16 @@ def test_same_tree_as_umoci(plx, tmp_path):
     assert diff == {}
 
 
+def assert_image_defaults(out, args, mode):
+    """ENTRY's output for a run with the image's User, WorkingDir and volume, given args and MODE."""
+    assert f"args={args}" in out
+    assert "uid=1000 gid=1000 groups=1000 10" in out
+    assert "pwd=/home/app" in out
+    assert f"mode={mode} keep=yes home=/home/app" in out
+    assert "seeded by the image" in out
+    assert "data mounted" in out
+
+
 def test_bundle_runs_under_runc(plx, tmp_path):
     bundle = tmp_path / "bundle"
     ok(plx("image", "bundle", "-e", "MODE=runc", REF, str(bundle), "--", "under-runc"))
@@ -285,23 +290,13 @@ def test_bundle_runs_under_runc(plx, tmp_path):
                        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     subprocess.run(["runc", "--root", str(root), "delete", "-f", "plx-img-runc"], capture_output=True)
     assert p.returncode == 0, p.stderr
-    assert "args=under-runc" in p.stdout
-    assert "uid=1000 gid=1000 groups=1000 10" in p.stdout
-    assert "pwd=/home/app" in p.stdout
-    assert "mode=runc keep=yes home=/home/app" in p.stdout
-    assert "seeded by the image" in p.stdout
-    assert "data mounted" in p.stdout
+    assert_image_defaults(p.stdout, "under-runc", "runc")
 
 
 def test_run_image(plx):
     p = ok(plx("run", "--image", REF, "--env", "MODE=user", "plx-img-run", "--", "hello", "world"))
-    assert "args=hello world" in p.stdout
-    assert "uid=1000 gid=1000 groups=1000 10" in p.stdout
-    assert "pwd=/home/app" in p.stdout
     # the user's env wins, the image's other variables stay
-    assert "mode=user keep=yes home=/home/app" in p.stdout
-    assert "seeded by the image" in p.stdout
-    assert "data mounted" in p.stdout
+    assert_image_defaults(p.stdout, "hello world", "user")
     # run deleted the container, and with it the bundle made for it
     assert not os.path.exists(os.path.join(plx.store, "bundles", "plx-img-run"))
 

@@ -13,11 +13,12 @@ import os
 import socket
 import subprocess
 import tarfile
+import time
 
 import pytest
 
 from registry_env import Layout, busybox_layers
-from test_pve_client import APIDATA, SECRET, SERVER, TOKEN, Mock, certs, need_tool, text  # noqa: F401
+from test_pve_client import APIDATA, SECRET, SERVER, TOKEN, Mock, certs, mock, need_tool, text  # noqa: F401
 
 REF = "localhost/plx/web:1"
 DESCRIPTION = "managed by proxmox-lxcri, container %s"
@@ -233,6 +234,46 @@ def test_start_delete_dispatch(env, make_bundle):
     # neither here nor there: runc's answer
     res = m.run("start", "nosuch")
     assert res.returncode == 1 and "container does not exist" in text(res)
+
+
+@pytest.fixture
+def local(binary, runtime_root, tmp_path):
+    """local(section, *args): (result, seconds) of a run with the runtime config {"proxmox": section}."""
+
+    def run(section, *args):
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"proxmox": section}))
+        os.chmod(config, 0o600)
+        environ = dict(os.environ, PROXMOX_LXCRI_CONFIG=str(config))
+        start = time.monotonic()
+        res = subprocess.run([binary, "--root", runtime_root, *args], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, env=environ, timeout=120)
+        return res, time.monotonic() - start
+
+    return run
+
+
+def test_missing_container_with_pve_hanging_stays_quick(local):
+    """containerd deletes containers that are gone: hosts that take the connection and never answer must
+    not hold that up for proxmox.timeout (30 s) each."""
+    # the kernel accepts connections to a listening socket nobody accept()s: requests hang
+    hangs = [socket.socket() for _ in range(2)]
+    for s in hangs:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+    section = {"hosts": ["127.0.0.1:%d" % s.getsockname()[1] for s in hangs], "scheme": "http", "token": TOKEN}
+    try:
+        res, took = local(section, "delete", "--force", "nosuch")
+        assert res.returncode == 0, text(res)
+        # the lookup gives each host 2 s, not proxmox.timeout
+        assert took < 10, took
+        assert "looking it up on Proxmox VE failed" in text(res)
+        res, took = local(section, "start", "nosuch")
+        assert res.returncode == 1 and "container does not exist: nosuch" in text(res)
+        assert took < 10, took
+    finally:
+        for s in hangs:
+            s.close()
 
 
 def test_image_export_pve_template(env):
