@@ -39,6 +39,7 @@ extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_
 	plx_cmd_image;
 /* image subcommands other files add to cmd_image.c's table */
 extern const struct plx_cli_cmd plx_image_cmd_bundle;
+extern const struct plx_cli_cmd plx_image_cmd_update;
 /* remote mode (cmd_remote.c): CTs on a PVE cluster, by name */
 extern const struct plx_cli_cmd plx_cmd_stop, plx_cmd_status, plx_cmd_snapshot, plx_cmd_rollback;
 extern const struct plx_cli_cmd plx_image_cmd_export;

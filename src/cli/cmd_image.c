@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "image/import.h"
+#include "image/layer_store.h"
 #include "image/pull.h"
 #include "image/reference.h"
 #include "image/store.h"
@@ -309,6 +310,17 @@ static void print_gc(const char *what, const struct plx_store_gc_stats *st)
 	       size);
 }
 
+/* layer store hook (image/layer_store.h): layer volumes no image needs any more go too */
+static int layer_gc(struct plx_runtime *rt, struct plx_store *s, struct plx_err *err)
+{
+	struct plx_layer_gc_stats ls = {};
+	int ret = plx_layer_store_gc_config(rt->config, s, &ls, err);
+
+	if (ret == 0 && (ls.removed || ls.kept))
+		printf("Removed %zu layer volumes (%zu kept: in use by containers)\n", ls.removed, ls.kept);
+	return ret;
+}
+
 static int image_rm(struct plx_runtime *rt, const struct plx_args *a, struct plx_err *err)
 {
 	__do_store_close struct plx_store *s = NULL;
@@ -325,7 +337,7 @@ static int image_rm(struct plx_runtime *rt, const struct plx_args *a, struct plx
 		printf("Untagged: %s\n", a->pos[i]);
 		print_gc("Deleted", &st);
 	}
-	return 0;
+	return layer_gc(rt, s, err);
 }
 
 static const struct plx_cli_cmd image_cmd_rm = {
@@ -348,7 +360,7 @@ static int image_prune(struct plx_runtime *rt, const struct plx_args *a, struct 
 	if (ret < 0)
 		return ret;
 	print_gc("Removed", &st);
-	return 0;
+	return layer_gc(rt, s, err);
 }
 
 static const struct plx_cli_cmd image_cmd_prune = {
@@ -366,6 +378,7 @@ static const struct plx_cli_cmd *const image_cmds[] = {
 	&image_cmd_pull, &image_cmd_import, &image_cmd_ls, &image_cmd_inspect, &image_cmd_rm, &image_cmd_prune,
 	&plx_image_cmd_bundle,
 	&plx_image_cmd_export,
+	&plx_image_cmd_update,
 };
 
 /* "proxmox-lxcri image pull" in the subcommand's help */

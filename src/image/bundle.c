@@ -11,12 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/anon_volumes.h"
 #include "image/inroot.h"
+#include "image/layer_store.h"
 #include "image/unpack.h"
 #include "oci/spec.h"
+#include "storage/storage_config.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 /* Make dir (and its parents); an existing dir must be empty.  *created: we made dir itself. */
 static int claim_dir(const char *dir, bool *created, struct plx_err *err)
@@ -50,7 +54,7 @@ static int claim_dir(const char *dir, bool *created, struct plx_err *err)
 /* What a failed attempt leaves goes; a directory the caller gave us stays (empty). */
 static void unclaim_dir(const char *dir, bool created)
 {
-	static const char *const made[] = { "rootfs", "volumes", "config.json" };
+	static const char *const made[] = { "rootfs", "volumes", "config.json", PLX_ANON_VOLUMES_FILE };
 	struct plx_err e = PLX_ERR_INIT;
 	__do_close int dfd = -1;
 
@@ -185,19 +189,171 @@ static int write_config(const char *dir, json_t *spec, struct plx_err *err)
 	return plx_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
 }
 
+static inline void bundle_storage_freep(struct plx_storage **p)
+{
+	plx_storage_free(*p);
+	*p = NULL;
+}
+#define __do_storage_free __attribute__((cleanup(bundle_storage_freep)))
+
+static inline void bundle_json_decrefp(json_t **p)
+{
+	json_decref(*p);
+	*p = NULL;
+}
+#define __do_json_decref __attribute__((cleanup(bundle_json_decrefp)))
+
+/*
+ * The storage chosen for container o->id, as create will choose it (the
+ * config's driver, or the storage annotation, which only the image's labels
+ * can set here); *s NULL when none is chosen or this is no container's bundle.
+ */
+static int pick_storage(const struct plx_bundle_opts *o, const struct plx_exec_config *ec, struct plx_storage **s,
+			struct plx_err *err)
+{
+	struct plx_storage_config sc __attribute__((cleanup(plx_storage_config_clear))) = { 0 };
+	enum plx_storage_driver d;
+	int ret;
+
+	*s = NULL;
+	if (!o->id || !o->cfg)
+		return 0;
+	ret = plx_storage_config_parse(o->cfg->storage, &sc, err);
+	if (ret == 0)
+		ret = plx_storage_pick(&sc, ec->labels, &d, err);
+	if (ret < 0)
+		return plx_err_prefix(err, "%s", o->cfg->path ? o->cfg->path : "runtime config");
+	if (d == PLX_STORAGE_NONE)
+		return 0;
+	return plx_storage_open_configured(&sc, d, s, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ec->volumes gets the kept destinations too (a volume the new image dropped keeps its data mounted). */
+static int merge_kept(struct plx_exec_config *ec, const json_t *keep, struct plx_err *err)
+{
+	const char *dest;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)keep, dest, v)
+		if (!plx_strv_contains(ec->volumes, dest) && plx_strv_append(&ec->volumes, dest) < 0)
+			return plx_err_set(err, ENOMEM, "out of memory");
+	while (ec->volumes && ec->volumes[n])
+		n++;
+	/* sorted: a volume's mount comes before the volumes inside it */
+	if (n)
+		qsort(ec->volumes, n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static bool kept_as_dir(const json_t *keep, const char *dest)
+{
+	const char *v = json_string_value(json_object_get(keep, dest));
+
+	return v && !*v;
+}
+
+/* The anonymous volumes and their mounts: on the storage s when one is chosen, else in volumes/. */
+static int make_volumes(struct plx_storage *s, const char *dir, const struct plx_bundle_opts *o, int rootfd,
+			json_t *spec, const struct plx_exec_config *ec, const char *volumes,
+			const char *volumes_final, struct plx_err *err)
+{
+	__do_json_decref json_t *sources = NULL;
+	__do_strv_free char **on_storage = NULL;
+	int ret;
+
+	for (size_t i = 0; ec->volumes && ec->volumes[i]; i++) {
+		const char *dest = ec->volumes[i];
+		const char *kept = json_string_value(json_object_get(o->keep_volumes, dest));
+
+		if (kept_as_dir(o->keep_volumes, dest))
+			continue;
+		if (s) {
+			if (plx_strv_append(&on_storage, dest) < 0)
+				return plx_err_set(err, ENOMEM, "out of memory");
+			continue;
+		}
+		if (kept)
+			return plx_err_set(err, EINVAL, "volume %s is the storage volume %s, but no storage is configured",
+					   dest, kept);
+		ret = make_volume(rootfd, volumes, dest, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (on_storage) {
+		__do_json_decref json_t *keep = json_object();
+		const char *dest;
+		json_t *v;
+
+		if (!keep)
+			return plx_err_set(err, ENOMEM, "out of memory");
+		json_object_foreach((json_t *)o->keep_volumes, dest, v)
+			if (!kept_as_dir(o->keep_volumes, dest) && json_object_set(keep, dest, v) < 0)
+				return plx_err_set(err, ENOMEM, "out of memory");
+		ret = plx_anon_volumes_make(s, dir, o->id, rootfd, on_storage, keep, &sources, err);
+		if (ret < 0)
+			return ret;
+	}
+	return plx_exec_config_volumes_from(spec, ec, volumes_final, sources, err);
+}
+
+/*
+ * The rootfs: the top layer of the layer store when s keeps layers (root.path
+ * is then that absolute path), else DIR/rootfs unpacked.  *rootfd: the tree.
+ */
+static int make_rootfs(struct plx_storage *s, const struct plx_store *st, const struct plx_image *img,
+		       const char *rootfs, char **root_path, int *rootfd, struct plx_bundle_stats *bs,
+		       struct plx_err *err)
+{
+	int ret;
+
+	if (s && plx_layer_store_supported(s)) {
+		struct plx_layer_stats ls;
+
+		ret = plx_layer_store_ensure(s, st, img, root_path, &ls, err);
+		if (ret < 0)
+			return ret;
+		bs->layered = true;
+		bs->layers = ls.layers;
+		bs->layers_unpacked = ls.unpacked;
+		bs->entries = ls.entries;
+		bs->tar_bytes = ls.tar_bytes;
+		*rootfd = plx_inroot_open_root(*root_path, err);
+		return *rootfd < 0 ? *rootfd : 0;
+	}
+	*root_path = strdup("rootfs");
+	if (!*root_path)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	if (mkdir(rootfs, 0755) < 0)
+		return plx_err_sys(err, errno, "mkdir %s", rootfs);
+	*rootfd = plx_inroot_open_root(rootfs, err);
+	if (*rootfd < 0)
+		return *rootfd;
+	return unpack_layers(st, img, *rootfd, bs, err);
+}
+
 static int make_bundle(const struct plx_store *s, const char *ref, const char *dir,
 		       const struct plx_bundle_opts *o, struct plx_bundle_stats *st, struct plx_err *err)
 {
 	__do_image_free struct plx_image *img = NULL;
 	__do_exec_config_free struct plx_exec_config *ec = NULL;
+	__do_storage_free struct plx_storage *storage = NULL;
+	const char *final = o->final_dir ? o->final_dir : dir;
 	__do_free char *rootfs = plx_path_join(dir, "rootfs");
 	__do_free char *volumes = plx_path_join(dir, "volumes");
+	__do_free char *volumes_final = plx_path_join(final, "volumes");
+	__do_free char *root_path = NULL;
 	__do_free char *what = NULL;
 	__do_close int rootfd = -1;
 	json_auto_t *spec = NULL;
 	int ret;
 
-	if (!rootfs || !volumes)
+	if (!rootfs || !volumes || !volumes_final)
 		return plx_err_set(err, ENOMEM, "out of memory");
 	ret = plx_store_image_open(s, ref, &img, err);
 	if (ret < 0)
@@ -211,30 +367,25 @@ static int make_bundle(const struct plx_store *s, const char *ref, const char *d
 	ret = plx_exec_config_from_json(img->config->doc, what, &ec, err);
 	if (ret < 0)
 		return ret;
+	ret = pick_storage(o, ec, &storage, err);
+	if (ret < 0)
+		return plx_err_prefix(err, "container %s", o->id);
 
-	if (mkdir(rootfs, 0755) < 0)
-		return plx_err_sys(err, errno, "mkdir %s", rootfs);
-	rootfd = plx_inroot_open_root(rootfs, err);
-	if (rootfd < 0)
-		return rootfd;
-	ret = unpack_layers(s, img, rootfd, st, err);
+	ret = make_rootfs(storage, s, img, rootfs, &root_path, &rootfd, st, err);
 	if (ret < 0)
 		return ret;
 
 	spec = oci_spec_template(false, 0, 0);
-	if (!spec || json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", "rootfs", "readonly", 0)) < 0)
+	if (!spec ||
+	    json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", root_path, "readonly", 0)) < 0)
 		return plx_err_set(err, ENOMEM, "out of memory");
 	ret = plx_exec_config_apply(spec, ec, &o->run, rootfd, err);
+	if (ret == 0)
+		ret = merge_kept(ec, o->keep_volumes, err);
+	if (ret == 0)
+		ret = make_volumes(storage, dir, o, rootfd, spec, ec, volumes, volumes_final, err);
 	if (ret < 0)
 		return plx_err_prefix(err, "image %s", img->name);
-	ret = plx_exec_config_volumes(spec, ec, volumes, err);
-	if (ret < 0)
-		return plx_err_prefix(err, "image %s", img->name);
-	for (size_t i = 0; ec->volumes && ec->volumes[i]; i++) {
-		ret = make_volume(rootfd, volumes, ec->volumes[i], err);
-		if (ret < 0)
-			return plx_err_prefix(err, "image %s", img->name);
-	}
 	if (set_annotation(spec, PLX_IMAGE_NAME_ANNOTATION, img->name, err) < 0 ||
 	    set_annotation(spec, PLX_IMAGE_DIGEST_ANNOTATION, img->manifest_digest, err) < 0 ||
 	    (o->managed && set_annotation(spec, PLX_IMAGE_MANAGED_ANNOTATION, "true", err) < 0))
@@ -257,6 +408,12 @@ int plx_image_bundle(const struct plx_store *s, const char *ref, const char *dir
 		return ret;
 	ret = make_bundle(s, ref, abs, o, &st, err);
 	if (ret < 0) {
+		struct plx_err e = PLX_ERR_INIT;
+
+		/* storage volumes first: their record is in the directory (kept volumes stay) */
+		if (plx_anon_volumes_release(abs, o->keep_volumes, &e) < 0)
+			log_warn("cleaning up %s: %s", abs, plx_err_msg(&e));
+		plx_err_clear(&e);
 		unclaim_dir(abs, created);
 		return ret;
 	}

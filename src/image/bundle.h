@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "image/image_config.h"
@@ -28,11 +29,32 @@ struct plx_bundle_stats {
 	size_t layers;
 	uint64_t entries;   /* tar members unpacked */
 	uint64_t tar_bytes; /* uncompressed layer bytes */
+	size_t layers_unpacked; /* with the layer store: layers this call had to unpack */
+	bool layered;       /* the rootfs is the top layer of the layer store */
 };
 
 struct plx_bundle_opts {
 	struct plx_image_run_opts run;
 	bool managed; /* mark the bundle as the container's own (PLX_IMAGE_MANAGED_ANNOTATION) */
+	/*
+	 * create --image: the container's id and the runtime config.  When a
+	 * storage driver is chosen for it (config storage.driver, or the
+	 * image's label org.proxmox-lxcri.storage), the anonymous volumes are
+	 * volumes of that storage (image/anon_volumes.h), and on zfs and btrfs
+	 * root.path is the top layer of the layer store (image/layer_store.h)
+	 * instead of an unpacked DIR/rootfs: create clones it in O(1).
+	 * NULL/NULL: a self-contained bundle (image bundle REF DIR).
+	 */
+	const char *id;
+	const struct plx_config *cfg;
+	/*
+	 * image update: volumes the container has already, kept instead of
+	 * made: destination -> the storage volume name, or "" for a directory
+	 * under volumes/ that the caller moves into this bundle.
+	 */
+	const json_t *keep_volumes;
+	/* image update: the path the bundle gets once renamed (mount sources name it); NULL: dir */
+	const char *final_dir;
 };
 
 /*

@@ -424,6 +424,12 @@ static bool mounts_dest(json_t *mounts, const char *dest)
 int plx_exec_config_volumes(json_t *spec, const struct plx_exec_config *ic, const char *volumes_dir,
 			     struct plx_err *err)
 {
+	return plx_exec_config_volumes_from(spec, ic, volumes_dir, NULL, err);
+}
+
+int plx_exec_config_volumes_from(json_t *spec, const struct plx_exec_config *ic, const char *volumes_dir,
+				 const json_t *sources, struct plx_err *err)
+{
 	json_t *mounts = json_object_get(spec, "mounts");
 
 	if (!ic->volumes || !ic->volumes[0])
@@ -440,9 +446,18 @@ int plx_exec_config_volumes(json_t *spec, const struct plx_exec_config *ic, cons
 		json_t *m;
 		int ret;
 
+		const char *given = json_string_value(json_object_get(sources, ic->volumes[i]));
+
+		/* checked even when given: the destination must be a sane volume path */
 		ret = plx_image_volume_source(volumes_dir, ic->volumes[i], &src, err);
 		if (ret < 0)
 			return ret;
+		if (given) {
+			free(src);
+			src = strdup(given);
+			if (!src)
+				return plx_err_set(err, ENOMEM, "mounts: out of memory");
+		}
 		if (mounts_dest(mounts, ic->volumes[i]))
 			continue;
 		m = json_pack("{s:s, s:s, s:s, s:[s, s]}", "destination", ic->volumes[i], "type", "bind", "source",

@@ -96,3 +96,9 @@ int plx_image_volume_source(const char *volumes_dir, const char *dest, char **ou
  */
 int plx_exec_config_volumes(json_t *spec, const struct plx_exec_config *ic, const char *volumes_dir,
 			     struct plx_err *err);
+/*
+ * The same, but a destination named in sources (an object destination ->
+ * path, may be NULL) is mounted from that path (a storage volume) instead.
+ */
+int plx_exec_config_volumes_from(json_t *spec, const struct plx_exec_config *ic, const char *volumes_dir,
+				 const json_t *sources, struct plx_err *err);
