@@ -37,6 +37,7 @@ extern const struct plx_cli_cmd plx_cmd_create, plx_cmd_start, plx_cmd_run, plx_
 	plx_cmd_kill, plx_cmd_delete, plx_cmd_spec, plx_cmd_features, plx_cmd_help, plx_cmd_exec,
 	plx_cmd_pause, plx_cmd_resume, plx_cmd_ps, plx_cmd_events, plx_cmd_update, plx_cmd_pve,
 	plx_cmd_image;
+extern const struct plx_cli_cmd plx_cmd_checkpoint, plx_cmd_restore, plx_cmd_checkpoints;
 /* image subcommands other files add to cmd_image.c's table */
 extern const struct plx_cli_cmd plx_image_cmd_bundle;
 extern const struct plx_cli_cmd plx_image_cmd_update;
@@ -159,6 +160,10 @@ struct pve_config;
 struct pve_client;
 int plx_cli_pve_open(const struct plx_runtime *rt, struct pve_config **cfg, struct pve_client **client,
 		     struct plx_err *err);
+
+/* runc's CRIU flags of checkpoint/restore (cmd_checkpoint.c); o->requested when any was given. */
+struct plx_criu_opts;
+int plx_cli_criu_opts(const struct plx_args *a, struct plx_criu_opts *o, struct plx_err *err);
 
 /* The create/run help texts, shared. */
 #define PLX_CLI_CREATE_ARGS_USAGE                                                       \

@@ -28,9 +28,9 @@ const size_t plx_n_global_flags = ARRAY_SIZE(plx_global_flags);
 
 /* runc's order, less the commands this runtime does not have */
 const struct plx_cli_cmd *const plx_cli_commands[] = {
-	&plx_cmd_create, &plx_cmd_delete, &plx_cmd_events, &plx_cmd_exec, &plx_cmd_kill,     &plx_cmd_list, &plx_cmd_pause,
-	&plx_cmd_ps, &plx_cmd_resume, &plx_cmd_run,
-	&plx_cmd_spec,	 &plx_cmd_start,  &plx_cmd_state,    &plx_cmd_update, &plx_cmd_features, &plx_cmd_pve, &plx_cmd_image, &plx_cmd_stop, &plx_cmd_status, &plx_cmd_snapshot, &plx_cmd_rollback, &plx_cmd_help,
+	&plx_cmd_checkpoint, &plx_cmd_create, &plx_cmd_delete, &plx_cmd_events, &plx_cmd_exec, &plx_cmd_kill,     &plx_cmd_list, &plx_cmd_pause,
+	&plx_cmd_ps, &plx_cmd_restore, &plx_cmd_resume, &plx_cmd_run,
+	&plx_cmd_spec,	 &plx_cmd_start,  &plx_cmd_state,    &plx_cmd_update, &plx_cmd_features, &plx_cmd_checkpoints, &plx_cmd_pve, &plx_cmd_image, &plx_cmd_stop, &plx_cmd_status, &plx_cmd_snapshot, &plx_cmd_rollback, &plx_cmd_help,
 };
 const size_t plx_cli_n_commands = ARRAY_SIZE(plx_cli_commands);
 

@@ -191,6 +191,7 @@ int main(int argc, char **argv)
 	}
 	rt.debug = plx_args_bool(&g, "debug");
 	rt.systemd_cgroup = plx_args_bool(&g, "systemd-cgroup");
+	rt.criu = plx_args_str(&g, "criu");
 	rt.log_format = fmt;
 	/* first of all, so that every later failure lands where the caller reads */
 	ret = plx_log_init(plx_args_str(&g, "log"), strcmp(fmt, "json") == 0 ? PLX_LOG_JSON : PLX_LOG_TEXT,

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/checkpoint.h"
 #include "core/container_hooks.h"
 #include "core/image_create.h"
 #include "core/lifecycle_internal.h"
@@ -153,7 +154,8 @@ struct create_ctx {
 	pid_t init;
 	char *cgroup_path;
 	char *monitor_cgroup;
-	json_t *volume; /* the managed rootfs made (or taken over), released on failure */
+	json_t *volume; /* the managed rootfs made (or taken over) */
+	bool volume_given; /* taken over (restore): the caller's to keep or destroy on failure */
 	bool dir_made;
 	bool spawned; /* liblxc was started: the cgroup is ours to empty and remove */
 	bool committed;
@@ -171,7 +173,7 @@ static void create_rollback(struct create_ctx *c)
 		}
 		if (c->spawned && c->monitor_cgroup)
 			plx_cgroup_destroy(c->monitor_cgroup, NULL);
-		if (c->volume) {
+		if (c->volume && !c->volume_given) {
 			struct plx_err e = PLX_ERR_INIT;
 			if (plx_rootfs_release(c->volume, &e) < 0)
 				log_warn("container %s: %s", c->id, plx_err_msg(&e));
@@ -285,7 +287,8 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 			    struct plx_state **created, bool *used_console, struct plx_err *err)
 {
 	_cleanup_(create_rollback) struct create_ctx c = { .rt = rt, .id = o->id, .rootfd = -1, .dirfd = -1,
-							   .lockfd = -1, .volume = json_incref(o->rootfs_volume) };
+							   .lockfd = -1, .volume = json_incref(o->rootfs_volume),
+							   .volume_given = o->rootfs_volume != NULL };
 	__do_oci_spec_free struct oci_spec *spec = NULL;
 	__do_plx_state_free struct plx_state *st = NULL;
 	__do_free char *bundle = NULL, *rootfs = NULL, *statedir = NULL, *lxc_log = NULL, *conf = NULL;
@@ -505,6 +508,8 @@ int plx_container_open(struct plx_runtime *rt, const char *id, int *rootfd, int 
 	r = plx_state_read(*dirfd, id, st, err);
 	if (r < 0)
 		return r;
+	/* a checkpoint killed while the container was frozen: thaw it first */
+	plx_checkpoint_recover(*dirfd, *st);
 	return 0;
 }
 
@@ -729,6 +734,7 @@ int plx_container_state(struct plx_runtime *rt, const char *id, json_t **out, st
 	r = read_unlocked(rootfd, id, &dirfd, &st, err);
 	if (r < 0)
 		return r;
+	plx_checkpoint_recover_unlocked(dirfd, st);
 	*out = plx_state_to_json(st, plx_state_status(dirfd, st));
 	return *out ? 0 : plx_err_set(err, ENOMEM, "state json");
 }

@@ -67,6 +67,7 @@ static void test_names(void **state)
 
 	assert_int_equal(plx_anon_volume_name("web", "/data", &vol, &err), 0);
 	assert_string_equal(vol, "web-v-bd47413b5c03");
+	free(steal_ptr(vol));
 	/* an id that leaves no room for the suffix is refused, naming both */
 	memset(big, 'x', 199);
 	big[199] = '\0';

@@ -293,6 +293,8 @@ static void test_clone_snapshot(void **state)
 	assert_int_equal(plx_rootfs_release(clone, &err), 0);
 	assert_int_equal(leftovers(f), 0);
 
+	json_decref(clone);
+	free(cpath);
 	/* a missing snapshot is an error naming it, and nothing is made */
 	assert_true(plx_rootfs_clone_snapshot(rec, "nope", "fork2", &cpath, &clone, &err) < 0);
 	assert_non_null(strstr(plx_err_msg(&err), "nope"));
