@@ -76,6 +76,48 @@ static char *join_argv(char *const argv[])
 	return s;
 }
 
+/*
+ * The environment the storage tools run with: ours, with a PATH that
+ * reaches the system tools.  Callers may give none (podman runs delete
+ * with an empty environment) or a user's PATH without the sbin
+ * directories where Debian puts zfs and btrfs.  Built before fork: the
+ * child must not allocate.
+ */
+static char **tool_environ(void)
+{
+	static const char sbin[] = "/usr/local/sbin:/usr/sbin:/sbin";
+	const char *path = getenv("PATH");
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "PATH=", 5) != 0)
+			env[k++] = environ[i];
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	if (asprintf(&env[k], "PATH=%s%s%s", path, strstr(path, "/sbin") ? "" : ":", strstr(path, "/sbin") ? "" : sbin) < 0) {
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void tool_environ_free(char ***env)
+{
+	if (!*env)
+		return;
+	for (size_t i = 0; (*env)[i]; i++)
+		if (strncmp((*env)[i], "PATH=", 5) == 0)
+			free((*env)[i]);
+	free(*env);
+	*env = NULL;
+}
+
 static void trim(char *s)
 {
 	size_t n = strlen(s);
@@ -90,12 +132,13 @@ int plx_storage_run(char *const argv[], char **out, struct plx_err *err)
 	__do_close int efd = memfd_create("plx-storage-err", MFD_CLOEXEC);
 	__do_free char *cmd = join_argv(argv);
 	__do_free char *errtext = NULL;
+	__attribute__((cleanup(tool_environ_free))) char **env = tool_environ();
 	int status;
 	pid_t pid;
 
 	if (out)
 		*out = NULL;
-	if (ofd < 0 || efd < 0 || !cmd)
+	if (ofd < 0 || efd < 0 || !cmd || !env)
 		return plx_err_sys(err, errno ? errno : ENOMEM, "%s: cannot capture output", argv[0]);
 	pid = fork();
 	if (pid < 0)
@@ -105,7 +148,7 @@ int plx_storage_run(char *const argv[], char **out, struct plx_err *err)
 
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(ofd, 1) < 0 || dup2(efd, 2) < 0)
 			_exit(126);
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, env);
 		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}

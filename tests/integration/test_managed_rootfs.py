@@ -98,9 +98,9 @@ def test_runs_on_volume(driver, storage_base, cli, config, make_bundle, runtime_
     assert rec["driver"] == driver and rec["volume"] == "c1" and rec["path"] == vol
     assert rec["source"].startswith("copy of ")
     ok(cli("start", "c1"))
-    assert wait_for(lambda: os.path.exists(os.path.join(vol, "written")))
-    with open(os.path.join(vol, "written")) as f:
-        assert f.read() == "in-volume\n"
+    written = os.path.join(vol, "written")
+    # the shell creates the file before it writes to it: wait for the content
+    assert wait_for(lambda: os.path.exists(written) and open(written).read() == "in-volume\n")
     assert not os.path.exists(os.path.join(bundle, "rootfs", "written"))
     # delete needs no config: the record in state.json names the storage
     ok(cli("delete", "--force", "c1"))
