@@ -9,6 +9,7 @@
  * one is never missing from the snapshot while the later write is there.
  */
 #include "core/checkpoint.h"
+#include "core/pve_registration.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -364,6 +365,9 @@ int plx_container_checkpoint(struct plx_runtime *rt, const struct plx_checkpoint
 	if (r < 0)
 		return r;
 	log_debug("container %s: checkpoint %s, frozen %.3f ms", o->id, res->name, res->frozen_ns / 1e6);
+	r = plx_pve_sync_snapshots(st, NULL, err); /* a registered PVE CT lists it (core/pve_registration.h) */
+	if (r < 0)
+		return r;
 
 	if (o->keep == 0)
 		return 0;
@@ -381,6 +385,8 @@ int plx_container_checkpoint(struct plx_runtime *rt, const struct plx_checkpoint
 		if (r == 0 && plx_strv_append(&res->deleted, *e) < 0)
 			r = plx_err_set(err, ENOMEM, "checkpoint names");
 	}
+	if (r == 0 && res->deleted)
+		r = plx_pve_sync_snapshots(st, NULL, err); /* registered PVE CT */
 	return r < 0 ? plx_err_prefix(err, "container %s: checkpoint %s made, --keep %u", o->id, res->name,
 				      o->keep)
 		     : 0;
@@ -411,6 +417,8 @@ int plx_container_checkpoint_delete(struct plx_runtime *rt, const char *id, cons
 	if (!found)
 		return plx_err_set(err, ENOENT, "container %s has no checkpoint %s", id, name);
 	r = plx_storage_destroy_snapshot(s, volume, name, err);
+	if (r == 0)
+		r = plx_pve_sync_snapshots(st, NULL, err); /* registered PVE CT */
 	return r < 0 ? plx_err_prefix(err, "container %s: delete checkpoint %s", id, name) : 0;
 }
 

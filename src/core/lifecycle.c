@@ -33,6 +33,7 @@
 #include "core/container_hooks.h"
 #include "core/image_create.h"
 #include "core/lifecycle_internal.h"
+#include "core/pve_registration.h"
 #include "core/rootfs.h"
 #include "core/state.h"
 #include "engine/lxc/cgroup.h"
@@ -156,6 +157,7 @@ struct create_ctx {
 	char *monitor_cgroup;
 	json_t *volume; /* the managed rootfs made (or taken over) */
 	bool volume_given; /* taken over (restore): the caller's to keep or destroy on failure */
+	json_t *pve;    /* the PVE CT registration (claim, config), released after the volume on failure */
 	bool dir_made;
 	bool spawned; /* liblxc was started: the cgroup is ours to empty and remove */
 	bool committed;
@@ -179,12 +181,19 @@ static void create_rollback(struct create_ctx *c)
 				log_warn("container %s: %s", c->id, plx_err_msg(&e));
 			plx_err_clear(&e);
 		}
+		if (c->pve) {
+			struct plx_err e = PLX_ERR_INIT;
+			if (pve_register_release(c->pve, c->id, c->rt->root, &e) < 0)
+				log_warn("container %s: %s", c->id, plx_err_msg(&e));
+			plx_err_clear(&e);
+		}
 		if (c->dir_made)
 			plx_state_dir_remove(c->rootfd, c->id, NULL);
 	}
 	free(c->cgroup_path);
 	free(c->monitor_cgroup);
 	json_decref(c->volume);
+	json_decref(c->pve);
 	plx_closep(&c->lockfd);
 	plx_closep(&c->dirfd);
 	plx_closep(&c->rootfd);
@@ -295,6 +304,10 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	__do_free char *init_path = NULL, *raw_cfg = NULL;
 	__do_close int console = -1, lsock = -1, conn = -1, init_log = -1, go = -1;
 	json_auto_t *plan = NULL;
+	_cleanup_(plx_rootfs_overlay_clear) struct plx_rootfs_overlay ovl = { 0 }; /* overlay hook */
+	_cleanup_(pve_register_plan_freep) struct pve_register_plan *reg = NULL;
+	__do_free char *lxc_name = NULL;
+	const char *lxcpath = rt->root;
 	size_t raw_len = 0;
 	int r;
 
@@ -317,7 +330,11 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 		return plx_err_sys(err, errno, "%s: root.path: %s", spec->source, rootfs);
 	if (!S_ISDIR(sb.st_mode))
 		return plx_err_set(err, ENOTDIR, "%s: root.path: %s is not a directory", spec->source, rootfs);
-	if (!c.volume) {
+	/* PVE CT registration hook (core/pve_registration.h): checked here, claimed below */
+	r = plx_pve_create_plan(rt->config, spec->annotations, c.volume, &reg, err);
+	if (r < 0)
+		return plx_err_prefix(err, "container %s", o->id);
+	if (!c.volume && !reg) {
 		r = plx_rootfs_plan(rt->config, o->id, spec->annotations, rootfs, &plan, err);
 		if (r < 0)
 			return plx_err_prefix(err, "container %s", o->id);
@@ -383,9 +400,27 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	if (!st->id || !st->bundle || !st->rootfs || !st->config_path || !st->created || !st->owner ||
 	    !st->cgroup_path)
 		return plx_err_set(err, ENOMEM, "state");
+	/* PVE CT registration hook: vmid claimed and its volume planned; the CT config once it exists */
+	if (reg || c.volume) {
+		r = plx_pve_create_claim(reg, rt->config, rt->root, spec, rootfs, c.volume, c.dirfd, st, &plan, err);
+		c.pve = json_incref(st->pve);
+		if (r < 0)
+			return r;
+	}
 	r = create_rootfs_volume(&c, plan, st, err);
+	/* overlay hook (core/rootfs.h): dir layers + upper, mounted by the monitor at <statedir>/rootfs */
+	if (r == 0)
+		r = plx_rootfs_overlay_get(st->storage, statedir, &ovl, &st->rootfs, err);
+	if (r == 0)
+		r = plx_pve_create_conf(reg, rt->root, spec, st, err);
 	if (r < 0)
 		return r;
+	if (st->pve) {
+		/* liblxc runs it as PVE would: name <vmid> under paths.lxc, where pct and lxc-* look */
+		r = plx_pve_lxc_name(st, &lxc_name, &lxcpath, err);
+		if (r < 0)
+			return r;
+	}
 
 	/* the liblxc config, on the rootfs the container really gets */
 	struct plx_lxc_conf_in cin = {
@@ -400,6 +435,22 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	r = plx_write_file_at(c.dirfd, "config", conf, strlen(conf), 0600, err);
 	if (r < 0)
 		return r;
+	if (lxc_name) {
+		__do_free char *lxcdir = plx_path_join(lxcpath, lxc_name);
+		__do_close int lxcfd = -1;
+
+		if (!lxcdir)
+			return plx_err_set(err, ENOMEM, "paths");
+		r = plx_mkdir_p(lxcdir, 0755, err);
+		if (r < 0)
+			return r;
+		lxcfd = open(lxcdir, O_DIRECTORY | O_CLOEXEC);
+		if (lxcfd < 0)
+			return plx_err_sys(err, errno, "open %s", lxcdir);
+		r = plx_write_file_atomic_at(lxcfd, "config", conf, strlen(conf), 0600, err);
+		if (r < 0)
+			return r;
+	}
 	r = plx_write_file_at(c.dirfd, OCI_CONFIG_COPY, raw_cfg, raw_len, 0600, err);
 	if (r < 0)
 		return r;
@@ -418,9 +469,11 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 	init_log = openat(c.dirfd, INIT_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 	/* 4. liblxc */
-	struct plx_lxc_spawn sp = { .lxc_log = lxc_log, .id = o->id, .lxcpath = rt->root, .init_path = init_path,
-				    .listen_fd = lsock, .init_log_fd = init_log,
-				    .preserve_fds = o->preserve_fds, .debug = rt->debug };
+	struct plx_lxc_spawn sp = { .lxc_log = lxc_log, .id = lxc_name ? lxc_name : o->id, .lxcpath = lxcpath,
+				    .init_path = init_path, .listen_fd = lsock, .init_log_fd = init_log,
+				    .preserve_fds = o->preserve_fds, .debug = rt->debug,
+				    .keep_monitor = st->pve != NULL,
+				    .overlay = ovl.lowers ? &ovl.mount : NULL /* overlay hook */ };
 	c.spawned = true; /* even a failed fork may leave nothing, and removing nothing is fine */
 	r = plx_lxc_spawn(&sp, &c.monitor, &go, err);
 	if (r < 0)
@@ -455,9 +508,12 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 		return r;
 	st->pid = c.init;
 	st->pid_start = plx_proc_starttime(c.init);
-	plx_lxc_monitor_kill(c.monitor);
-	c.monitor = 0;
-	plx_cgroup_destroy(c.monitor_cgroup, NULL);
+	/* a registered PVE CT keeps its monitor: it owns the command socket pct/lxc-* use */
+	if (!st->pve) {
+		plx_lxc_monitor_kill(c.monitor);
+		c.monitor = 0;
+		plx_cgroup_destroy(c.monitor_cgroup, NULL);
+	}
 	r = plx_state_write(c.dirfd, st, err);
 	if (r < 0)
 		return r;
@@ -475,7 +531,8 @@ int plx_container_create_fd(struct plx_runtime *rt, const struct plx_create_opts
 		return r;
 
 	if (o->pid_file) {
-		r = plx_write_pid_file(o->pid_file, c.init, err);
+		/* registered: the monitor, whose exit the caller's subreaper sees (docs/proxmox.md) */
+		r = plx_write_pid_file(o->pid_file, plx_pve_reaped_pid(st), err);
 		if (r < 0)
 			return r;
 	}
@@ -701,6 +758,10 @@ int plx_container_delete(struct plx_runtime *rt, const char *id, bool force, str
 		if (r < 0)
 			return plx_err_prefix(err, "container %s", id);
 	}
+	/* PVE CT registration hook: after its volume, the CT config and vmid go */
+	r = plx_pve_release(st, rt->root, err);
+	if (r < 0)
+		return r;
 	/* image hook: the bundle create --image made (core/image_create.h) */
 	r = plx_image_release_bundle(rt, id, st->bundle, st->annotations, err);
 	if (r < 0)

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "core/lifecycle_internal.h"
+#include "core/pve_registration.h"
 #include "core/rootfs.h"
+#include "image/bundle.h"
 #include "oci/spec.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -143,6 +145,8 @@ static int prepare_in_place(struct plx_runtime *rt, const struct plx_restore_opt
 			 p->snap);
 	}
 	r = plx_storage_rollback(s, volume, p->snap, err);
+	if (r == 0)
+		r = plx_pve_sync_snapshots(st, p->snap, err); /* registered PVE CT: its config rolls back too */
 	if (r < 0)
 		return plx_err_prefix(err, "container %s: roll back to %s", o->id, p->snap);
 
@@ -152,6 +156,10 @@ static int prepare_in_place(struct plx_runtime *rt, const struct plx_restore_opt
 		return plx_err_set(err, ENOMEM, "storage record");
 	json_decref(st->storage);
 	st->storage = NULL;
+	/* image hook: nor the bundle create --image made (the container made again runs from it) */
+	json_auto_t *managed = json_incref(json_object_get(st->annotations, PLX_IMAGE_MANAGED_ANNOTATION));
+	if (managed)
+		json_object_del(st->annotations, PLX_IMAGE_MANAGED_ANNOTATION);
 	r = plx_state_write(dirfd, st, err);
 	if (r < 0)
 		return r;
@@ -161,6 +169,8 @@ static int prepare_in_place(struct plx_runtime *rt, const struct plx_restore_opt
 		/* the container stays: give it its volume back */
 		struct plx_err e = PLX_ERR_INIT;
 		st->storage = json_incref(p->record);
+		if (managed)
+			json_object_set(st->annotations, PLX_IMAGE_MANAGED_ANNOTATION, managed);
 		if (plx_state_write(dirfd, st, &e) < 0)
 			log_error("container %s: %s (its volume record is lost)", o->id, plx_err_msg(&e));
 		plx_err_clear(&e);

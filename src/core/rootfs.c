@@ -17,18 +17,23 @@
 #include "core/rootfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
+#include "image/layer_store.h"
 #include "storage/storage_config.h"
 #include "storage/storage_exec.h"
 #include "storage/storage_layout.h"
 #include "storage/storage_zfs.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -244,15 +249,80 @@ static int plan_source(struct plx_storage *s, enum plx_storage_driver d, const c
 	return 0;
 }
 
+/* The plan of volume on s (checked not to exist yet), filled from rootfs. */
+static int plan_on(struct plx_storage *s, enum plx_storage_driver d, const char *volume, uint64_t limit,
+		   const char *bundle_rootfs, json_t **record, struct plx_err *err)
+{
+	__do_json_decref json_t *rec = NULL;
+	bool exists;
+	int ret;
+
+	ret = plx_storage_exists(s, volume, &exists, err);
+	if (ret < 0)
+		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
+	/* never adopt (and later destroy) a volume another runtime root made */
+	if (exists)
+		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
+				   volume);
+	rec = json_pack("{s:s, s:s, s:s}", "driver", s->ops->name, "base", s->base, "volume", volume);
+	if (!rec || (limit && json_object_set_new(rec, "size", json_integer((json_int_t)limit)) < 0))
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plan_source(s, d, volume, limit, bundle_rootfs, rec, err);
+	if (ret < 0)
+		return ret;
+	*record = steal_ptr(rec);
+	return 0;
+}
+
+/* overlay hook: the plan of an overlay volume on the dir storage s over the layer chain from top. */
+static int plan_overlay(struct plx_storage *s, const char *volume, const char *top, json_t **record,
+			struct plx_err *err)
+{
+	__do_json_decref json_t *rec = NULL;
+	__do_json_decref json_t *layers = json_array();
+	__do_strv_free char **dirs = NULL;
+	bool exists;
+	int ret;
+
+	ret = plx_storage_exists(s, volume, &exists, err);
+	if (ret < 0)
+		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
+	if (exists)
+		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
+				   volume);
+	ret = plx_layer_dirs_chain(s->base, top, &dirs, err);
+	if (ret < 0)
+		return plx_err_prefix(err, "annotation %s", PLX_ROOTFS_LAYER_ANNOTATION);
+	for (char **d = dirs; layers && *d; d++)
+		if (json_array_append_new(layers, json_string(*d)) < 0)
+			return plx_err_set(err, ENOMEM, "out of memory");
+	rec = json_pack("{s:s, s:s, s:s, s:o, s:O}", "driver", s->ops->name, "base", s->base, "volume", volume,
+			"source", json_sprintf("overlay on %s (%zu layers)", top, plx_strv_len(dirs)), "layers",
+			layers);
+	if (!rec)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	*record = steal_ptr(rec);
+	return 0;
+}
+
+int plx_rootfs_size_limit(const struct plx_config *cfg, const json_t *annotations, uint64_t *out,
+			  struct plx_err *err)
+{
+	struct plx_storage_config sc __attribute__((cleanup(plx_storage_config_clear))) = { 0 };
+	int ret = plx_storage_config_parse(cfg ? cfg->storage : NULL, &sc, err);
+
+	if (ret < 0)
+		return plx_err_prefix(err, "%s", cfg && cfg->path ? cfg->path : "runtime config");
+	return size_limit(&sc, annotations, out, err);
+}
+
 int plx_rootfs_plan(const struct plx_config *cfg, const char *id, const json_t *annotations,
 		    const char *bundle_rootfs, json_t **record, struct plx_err *err)
 {
 	struct plx_storage_config sc __attribute__((cleanup(plx_storage_config_clear))) = { 0 };
 	__do_storage_free struct plx_storage *s = NULL;
-	__do_json_decref json_t *rec = NULL;
 	enum plx_storage_driver d;
 	uint64_t limit = 0;
-	bool exists;
 	int ret;
 
 	*record = NULL;
@@ -261,6 +331,12 @@ int plx_rootfs_plan(const struct plx_config *cfg, const char *id, const json_t *
 		ret = plx_storage_pick(&sc, annotations, &d, err);
 	if (ret < 0)
 		return plx_err_prefix(err, "%s", cfg && cfg->path ? cfg->path : "runtime config");
+	/* overlay hook: a bundle made on dir layer directories */
+	const char *layer = json_string_value(json_object_get(annotations, PLX_ROOTFS_LAYER_ANNOTATION));
+	if (layer && d != PLX_STORAGE_DIR)
+		return plx_err_set(err, EINVAL, "annotation %s: an overlay of layer directories needs the dir storage "
+				   "driver, not %s", PLX_ROOTFS_LAYER_ANNOTATION,
+				   d == PLX_STORAGE_NONE ? "none" : plx_storage_driver_name(d));
 	if (d == PLX_STORAGE_NONE)
 		return 0;
 	ret = size_limit(&sc, annotations, &limit, err);
@@ -269,21 +345,30 @@ int plx_rootfs_plan(const struct plx_config *cfg, const char *id, const json_t *
 	ret = plx_storage_open_configured(&sc, d, &s, err);
 	if (ret < 0)
 		return ret;
-	ret = plx_storage_exists(s, id, &exists, err);
-	if (ret < 0)
-		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
-	/* never adopt (and later destroy) a volume another runtime root made */
-	if (exists)
-		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
-				   id);
-	rec = json_pack("{s:s, s:s, s:s}", "driver", s->ops->name, "base", s->base, "volume", id);
-	if (!rec || (limit && json_object_set_new(rec, "size", json_integer((json_int_t)limit)) < 0))
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plan_source(s, d, id, limit, bundle_rootfs, rec, err);
+	if (layer)
+		return plan_overlay(s, id, layer, record, err);
+	return plan_on(s, d, id, limit, bundle_rootfs, record, err);
+}
+
+int plx_rootfs_plan_volume(const struct plx_rootfs_target *t, const char *bundle_rootfs, json_t **record,
+			   struct plx_err *err)
+{
+	__do_storage_free struct plx_storage *s = NULL;
+	const struct plx_storage_ops *ops = t->driver == PLX_STORAGE_ZFS   ? &plx_storage_zfs_ops :
+					    t->driver == PLX_STORAGE_BTRFS ? &plx_storage_btrfs_ops :
+					    t->driver == PLX_STORAGE_DIR   ? &plx_storage_dir_ops :
+									     NULL;
+	int ret;
+
+	*record = NULL;
+	if (!ops)
+		return plx_err_set(err, EINVAL, "managed rootfs %s: no storage driver", t->volume);
+	ret = plx_storage_check_id(t->volume, err);
+	if (ret == 0)
+		ret = plx_storage_open(ops, t->base, &s, err);
 	if (ret < 0)
 		return ret;
-	*record = steal_ptr(rec);
-	return 0;
+	return plan_on(s, t->driver, t->volume, t->size, bundle_rootfs, record, err);
 }
 
 static int zfs_set_refquota(struct plx_storage *s, const char *vol, uint64_t limit, struct plx_err *err)
@@ -367,6 +452,47 @@ static int make_copy(struct plx_storage *s, const char *id, const json_t *rec, c
 	return ret;
 }
 
+/* overlay hook: a new volume with upper/, work/ and the names of the layers it uses. */
+static int make_overlay(struct plx_storage *s, const char *id, const json_t *rec, char **path,
+			struct plx_err *err)
+{
+	const json_t *layers = json_object_get(rec, "layers");
+	__do_free char *names = NULL;
+	size_t len = 0, i;
+	__do_fclose FILE *f = open_memstream(&names, &len);
+	__do_close int vfd = -1;
+	json_t *l;
+	int ret;
+
+	if (!f)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	json_array_foreach(layers, i, l) {
+		/* ".../layers/<name>/diff" -> <name> */
+		const char *p = json_string_value(l), *end = p ? strrchr(p, '/') : NULL, *start = end;
+
+		while (start && start > p && start[-1] != '/')
+			start--;
+		if (!end || !start)
+			return plx_err_set(err, EINVAL, "storage record: layers[%zu]: expected a layer path", i);
+		fprintf(f, "%.*s\n", (int)(end - start), start);
+	}
+	if (fclose(steal_ptr(f)) != 0)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plx_storage_create(s, id, 0, err);
+	if (ret < 0)
+		return ret;
+	ret = plx_storage_path(s, id, path, err);
+	if (ret == 0 && (vfd = open(*path, O_DIRECTORY | O_CLOEXEC)) < 0)
+		ret = plx_err_sys(err, errno, "open %s", *path);
+	if (ret == 0 && (mkdirat(vfd, "upper", 0755) < 0 || mkdirat(vfd, "work", 0700) < 0))
+		ret = plx_err_sys(err, errno, "mkdir upper and work in %s", *path);
+	if (ret == 0)
+		ret = plx_write_file_atomic_at(vfd, PLX_LAYER_DIRS_USERS_FILE, names, len, 0644, err);
+	if (ret < 0)
+		drop_volume(s, id);
+	return ret;
+}
+
 int plx_rootfs_make(json_t *record, struct plx_err *err)
 {
 	__do_storage_free struct plx_storage *s = NULL;
@@ -379,6 +505,8 @@ int plx_rootfs_make(json_t *record, struct plx_err *err)
 		return ret;
 	if (json_object_get(record, "clone_volume")) {
 		ret = make_clone(s, id, record, &path, err);
+	} else if (json_object_get(record, "layers")) {
+		ret = make_overlay(s, id, record, &path, err); /* overlay hook */
 	} else {
 		ret = make_copy(s, id, record, &path, err);
 	}
@@ -436,6 +564,10 @@ int plx_rootfs_clone_snapshot(const json_t *src_record, const char *snap, const 
 	if (ret == 0 && !(rec = json_pack("{s:s, s:s, s:s, s:s, s:o}", "driver", s->ops->name, "base", s->base,
 					  "volume", new_id, "path", p, "source",
 					  json_sprintf("clone of %s@%s", src, snap))))
+		ret = plx_err_set(err, ENOMEM, "out of memory");
+	/* overlay hook: the clone holds upper/; the layers stay the same */
+	if (ret == 0 && json_object_get(src_record, "layers") &&
+	    json_object_set(rec, "layers", json_object_get(src_record, "layers")) < 0)
 		ret = plx_err_set(err, ENOMEM, "out of memory");
 	if (ret < 0) {
 		drop_volume(s, new_id);
@@ -515,5 +647,60 @@ int plx_rootfs_release(const json_t *record, struct plx_err *err)
 		return plx_err_prefix(err, "release managed rootfs %s on %s %s", vol, s->ops->name, s->base);
 	if (origin)
 		drop_snapshot(s, rec_str(origin, "volume"), rec_str(origin, "snapshot"));
+	return 0;
+}
+
+/* ---- overlay hook ---- */
+
+void plx_rootfs_overlay_clear(struct plx_rootfs_overlay *o)
+{
+	plx_strv_free(o->lowers);
+	free(o->upper);
+	free(o->work);
+	free(o->target);
+	*o = (struct plx_rootfs_overlay){ 0 };
+}
+
+int plx_rootfs_overlay_get(const json_t *record, const char *statedir, struct plx_rootfs_overlay *o,
+			   char **rootfs, struct plx_err *err)
+{
+	const json_t *layers = json_object_get(record, "layers");
+	const char *path = rec_str(record, "path");
+	__do_free char *copy = NULL;
+	size_t i;
+	json_t *l;
+
+	if (!layers)
+		return 0;
+	if (!json_is_array(layers) || !json_array_size(layers) || !path)
+		return plx_err_set(err, EINVAL, "storage record: expected \"layers\" (a list of paths) and \"path\"");
+	json_array_foreach(layers, i, l) {
+		if (!json_is_string(l) || json_string_value(l)[0] != '/') {
+			plx_rootfs_overlay_clear(o);
+			return plx_err_set(err, EINVAL, "storage record: layers[%zu]: expected an absolute path", i);
+		}
+		if (plx_strv_append(&o->lowers, json_string_value(l)) < 0) {
+			plx_rootfs_overlay_clear(o);
+			return plx_err_set(err, ENOMEM, "out of memory");
+		}
+	}
+	o->upper = plx_path_join(path, "upper");
+	o->work = plx_path_join(path, "work");
+	o->target = plx_path_join(statedir, "rootfs");
+	copy = o->target ? strdup(o->target) : NULL;
+	if (!o->upper || !o->work || !copy) {
+		plx_rootfs_overlay_clear(o);
+		return plx_err_set(err, ENOMEM, "out of memory");
+	}
+	if (mkdir(o->target, 0755) < 0 && errno != EEXIST) {
+		int ret = plx_err_sys(err, errno, "mkdir %s", o->target);
+
+		plx_rootfs_overlay_clear(o);
+		return ret;
+	}
+	o->mount = (struct plx_overlay){ .lowers = o->lowers, .upper = o->upper, .work = o->work,
+					 .target = o->target };
+	free(*rootfs);
+	*rootfs = steal_ptr(copy);
 	return 0;
 }

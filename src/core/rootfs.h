@@ -21,7 +21,9 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "engine/lxc/overlay_mount.h"
 #include "storage/storage.h"
+#include "storage/storage_config.h"
 #include "util/error.h"
 
 /* Size limit of the managed rootfs, e.g. "8G"; overrides config "storage.size". */
@@ -52,6 +54,19 @@ int plx_rootfs_prepare(const struct plx_config *cfg, const char *id, const json_
  */
 int plx_rootfs_plan(const struct plx_config *cfg, const char *id, const json_t *annotations,
 		    const char *bundle_rootfs, json_t **record, struct plx_err *err);
+/* An explicit volume (name and base chosen by the caller, e.g. PVE's subvol-<vmid>-disk-0 on a zfspool). */
+struct plx_rootfs_target {
+	enum plx_storage_driver driver;
+	const char *base;   /* zfs: the parent dataset; btrfs/dir: the directory */
+	const char *volume; /* the volume's name */
+	uint64_t size;      /* bytes, 0 = no limit */
+};
+/* plan for a target instead of the configured driver and the container ID; same record. */
+int plx_rootfs_plan_volume(const struct plx_rootfs_target *t, const char *bundle_rootfs, json_t **record,
+			   struct plx_err *err);
+/* The size limit create gives a volume: the annotation, else the config's storage.size, else 0. */
+int plx_rootfs_size_limit(const struct plx_config *cfg, const json_t *annotations, uint64_t *out,
+			  struct plx_err *err);
 /* make: the volume a plan describes; adds "path" and drops the working keys.  Nothing is left on failure. */
 int plx_rootfs_make(json_t *record, struct plx_err *err);
 
@@ -75,3 +90,34 @@ int plx_rootfs_release(const json_t *record, struct plx_err *err);
 
 /* "8G", "512M", "1073741824" -> bytes; errors name what. */
 int plx_rootfs_parse_size(const char *s, const char *what, uint64_t *out, struct plx_err *err);
+
+/*
+ * overlay hook: image layers on the dir driver (image/layer_store.h).  A
+ * bundle whose annotation PLX_ROOTFS_LAYER_ANNOTATION names its top layer
+ * directory ("layer-<hex>") gets on the dir storage a volume holding only
+ * upper/ and work/ (plus the file "layers": the layer names it uses, so
+ * image collection keeps them), and its record adds
+ *   "layers": ["<base>/layers/layer-<hex>/diff", ...]   (top first)
+ * The liblxc monitor mounts the overlay in a mount namespace of its own
+ * (engine/lxc/overlay_mount.h) at <state dir>/rootfs, the rootfs that
+ * state.json shows: on the host that is an empty directory.  Checkpoints
+ * snapshot the volume (upper/) and restore --as clones it, same layers.
+ */
+#define PLX_ROOTFS_LAYER_ANNOTATION "org.proxmox-lxcri.rootfs.layer"
+
+struct plx_rootfs_overlay {
+	char **lowers;
+	char *upper;
+	char *work;
+	char *target;
+	struct plx_overlay mount; /* the above, for plx_lxc_spawn */
+};
+
+/*
+ * For create: when record is an overlay, fill o (target <statedir>/rootfs,
+ * made here) and replace *rootfs with the target; otherwise o->lowers stays
+ * NULL and *rootfs as it is.
+ */
+int plx_rootfs_overlay_get(const json_t *record, const char *statedir, struct plx_rootfs_overlay *o,
+			   char **rootfs, struct plx_err *err);
+void plx_rootfs_overlay_clear(struct plx_rootfs_overlay *o);

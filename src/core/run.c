@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/lifecycle_internal.h"
+#include "core/pve_registration.h"
 #include "core/state.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -221,7 +222,8 @@ int plx_container_run(struct plx_runtime *rt, const struct plx_create_opts *o, b
 	if (detach)
 		return 0;
 
-	r = plx_wait_process(st->pid, master, exit_status, err);
+	/* a registered PVE CT's init is its kept liblxc monitor's child: the monitor ends as it does */
+	r = plx_wait_process(plx_pve_reaped_pid(st), master, exit_status, err);
 	plx_tty_restore(&tty);
 	if (r < 0)
 		return r;

@@ -44,6 +44,7 @@ void plx_state_free(struct plx_state *st)
 	json_decref(st->annotations);
 	json_decref(st->engine);
 	json_decref(st->storage);
+	json_decref(st->pve);
 	free(st);
 }
 

@@ -49,6 +49,7 @@ struct plx_state {
 	bool use_systemd_cgroup;
 	json_t *engine;        /* engine-private data (owned reference), or NULL */
 	json_t *storage;       /* the managed rootfs record (core/rootfs.h), or NULL (owned reference) */
+	json_t *pve;           /* PVE CT registration (proxmox/pve_register.h), or NULL (owned reference) */
 };
 
 void plx_state_free(struct plx_state *st);

@@ -87,6 +87,7 @@ int plx_state_write(int dirfd, const struct plx_state *st, struct plx_err *err)
 	bad |= json_object_set_new(o, "use_systemd_cgroup", json_boolean(st->use_systemd_cgroup));
 	bad |= set_json(o, "engine", st->engine);
 	bad |= set_json(o, "storage", st->storage);
+	bad |= set_json(o, "pve", st->pve);
 	if (bad)
 		return plx_err_set(err, ENOMEM, "write state of %s: cannot build JSON", st->id);
 
@@ -171,6 +172,8 @@ static int state_from_json(json_t *o, const char *file, struct plx_state *st, st
 		ret = get_obj(o, "engine", &st->engine, file, err);
 	if (!ret)
 		ret = get_obj(o, "storage", &st->storage, file, err);
+	if (!ret)
+		ret = get_obj(o, "pve", &st->pve, file, err);
 	if (ret < 0)
 		return ret;
 

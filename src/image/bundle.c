@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/rootfs.h"
 #include "image/anon_volumes.h"
 #include "image/inroot.h"
 #include "image/layer_store.h"
@@ -303,14 +304,52 @@ static int make_volumes(struct plx_storage *s, const char *dir, const struct plx
 }
 
 /*
+ * dir: the layers as layer directories (image/layer_store.h).  root.path is
+ * DIR/rootfs, left empty: *top names the top layer for the annotation that
+ * makes create mount an overlay of the layers (core/rootfs.h).  *rootfd:
+ * the image merged, read-only, mounted nowhere.
+ */
+static int make_rootfs_layer_dirs(struct plx_storage *s, const struct plx_store *st, const struct plx_image *img,
+				  const char *rootfs, char **top, int *rootfd, struct plx_bundle_stats *bs,
+				  struct plx_err *err)
+{
+	__do_strv_free char **dirs = NULL;
+	struct plx_layer_stats ls;
+	int ret;
+
+	ret = plx_layer_dirs_ensure(s, st, img, top, &ls, err);
+	if (ret == 0)
+		ret = plx_layer_dirs_chain(s->base, *top, &dirs, err);
+	if (ret < 0)
+		return ret;
+	bs->layered = true;
+	bs->layers = ls.layers;
+	bs->layers_unpacked = ls.unpacked;
+	bs->entries = ls.entries;
+	bs->tar_bytes = ls.tar_bytes;
+	if (mkdir(rootfs, 0755) < 0)
+		return plx_err_sys(err, errno, "mkdir %s", rootfs);
+	*rootfd = plx_layer_dirs_open_merged(dirs, err);
+	return *rootfd < 0 ? *rootfd : 0;
+}
+
+/*
  * The rootfs: the top layer of the layer store when s keeps layers (root.path
- * is then that absolute path), else DIR/rootfs unpacked.  *rootfd: the tree.
+ * is then that absolute path), layer directories on dir (*top set), else
+ * DIR/rootfs unpacked.  *rootfd: the tree.
  */
 static int make_rootfs(struct plx_storage *s, const struct plx_store *st, const struct plx_image *img,
-		       const char *rootfs, char **root_path, int *rootfd, struct plx_bundle_stats *bs,
+		       const char *rootfs, char **root_path, char **top, int *rootfd, struct plx_bundle_stats *bs,
 		       struct plx_err *err)
 {
 	int ret;
+
+	if (s && plx_layer_dirs_supported(s)) {
+		*root_path = strdup("rootfs");
+		if (!*root_path)
+			return plx_err_set(err, ENOMEM, "out of memory");
+		return make_rootfs_layer_dirs(s, st, img, rootfs, top, rootfd, bs, err);
+	}
 
 	if (s && plx_layer_store_supported(s)) {
 		struct plx_layer_stats ls;
@@ -348,6 +387,7 @@ static int make_bundle(const struct plx_store *s, const char *ref, const char *d
 	__do_free char *volumes = plx_path_join(dir, "volumes");
 	__do_free char *volumes_final = plx_path_join(final, "volumes");
 	__do_free char *root_path = NULL;
+	__do_free char *layer_top = NULL;
 	__do_free char *what = NULL;
 	__do_close int rootfd = -1;
 	json_auto_t *spec = NULL;
@@ -371,7 +411,7 @@ static int make_bundle(const struct plx_store *s, const char *ref, const char *d
 	if (ret < 0)
 		return plx_err_prefix(err, "container %s", o->id);
 
-	ret = make_rootfs(storage, s, img, rootfs, &root_path, &rootfd, st, err);
+	ret = make_rootfs(storage, s, img, rootfs, &root_path, &layer_top, &rootfd, st, err);
 	if (ret < 0)
 		return ret;
 
@@ -388,7 +428,8 @@ static int make_bundle(const struct plx_store *s, const char *ref, const char *d
 		return plx_err_prefix(err, "image %s", img->name);
 	if (set_annotation(spec, PLX_IMAGE_NAME_ANNOTATION, img->name, err) < 0 ||
 	    set_annotation(spec, PLX_IMAGE_DIGEST_ANNOTATION, img->manifest_digest, err) < 0 ||
-	    (o->managed && set_annotation(spec, PLX_IMAGE_MANAGED_ANNOTATION, "true", err) < 0))
+	    (o->managed && set_annotation(spec, PLX_IMAGE_MANAGED_ANNOTATION, "true", err) < 0) ||
+	    (layer_top && set_annotation(spec, PLX_ROOTFS_LAYER_ANNOTATION, layer_top, err) < 0))
 		return -err->code;
 	return write_config(dir, spec, err);
 }

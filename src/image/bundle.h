@@ -42,7 +42,10 @@ struct plx_bundle_opts {
 	 * image's label org.proxmox-lxcri.storage), the anonymous volumes are
 	 * volumes of that storage (image/anon_volumes.h), and on zfs and btrfs
 	 * root.path is the top layer of the layer store (image/layer_store.h)
-	 * instead of an unpacked DIR/rootfs: create clones it in O(1).
+	 * instead of an unpacked DIR/rootfs: create clones it in O(1).  On dir
+	 * DIR/rootfs stays empty and the annotation PLX_ROOTFS_LAYER_ANNOTATION
+	 * (core/rootfs.h) names the top layer directory: create mounts an
+	 * overlay of the layers.
 	 * NULL/NULL: a self-contained bundle (image bundle REF DIR).
 	 */
 	const char *id;

@@ -19,8 +19,7 @@
  * Locks: <images store>/layers/<driver>-<volume>.lock, flocked exclusively
  * while a layer is checked or made and held until the image's whole chain
  * is ready, so a collection never takes a layer that a create is using.
- * The dir driver keeps no layers (a clone there is a copy: stacking copies
- * costs more than unpacking), see docs/images.md.
+ * The dir driver keeps layer directories for overlayfs instead (below).
  */
 #pragma once
 
@@ -73,12 +72,53 @@ struct plx_layer_gc_stats {
 
 /*
  * Destroy the layer volumes of s that no image in st needs.  A layer a
- * live container was cloned from (zfs: dependent clones) or a create is
- * using (its lock is held) stays and is counted in kept.
+ * live container was cloned from (zfs: dependent clones), whose directory
+ * a container's overlay uses (dir) or a create is using (its lock is held)
+ * stays and is counted in kept.
  */
 int plx_layer_store_gc(struct plx_storage *s, const struct plx_store *st, struct plx_layer_gc_stats *stats,
 		       struct plx_err *err);
 
-/* plx_layer_store_gc() on every zfs and btrfs storage the runtime config names; none is fine. */
+/* plx_layer_store_gc() on every zfs, btrfs and dir storage the runtime config names; none is fine. */
 int plx_layer_store_gc_config(const struct plx_config *cfg, const struct plx_store *st,
 			      struct plx_layer_gc_stats *stats, struct plx_err *err);
+
+/*
+ * Layer directories on the dir driver, for overlayfs:
+ *
+ *   <base>/layers/layer-<chain id hex>/diff    the layer's own changes, as an
+ *                                              overlay upper layer holds them
+ *                                              (whiteouts are 0/0 devices)
+ *   <base>/layers/layer-<chain id hex>/lower   the names of the layers below,
+ *                                              top first, one a line
+ *
+ * A layer is made in <base>/tmp/ (unpacked through a detached overlay whose
+ * lowers are its parents and whose upper is the new diff, so the unpacker's
+ * deletions become whiteouts) and renamed into place when whole: a layer
+ * directory that exists is complete.  Same locks as above.  A container's
+ * rootfs is an overlay of the chain with upper/ and work/ in its own volume
+ * (core/rootfs.h); its volume's file PLX_LAYER_DIRS_USERS_FILE names the
+ * layers it uses, so collection keeps them while the volume lives.
+ */
+#define PLX_LAYER_DIRS "layers"
+#define PLX_LAYER_DIRS_USERS_FILE "layers"
+
+/* Does this driver keep layer directories (dir)? */
+bool plx_layer_dirs_supported(const struct plx_storage *s);
+
+/*
+ * Make sure every layer of img has its directory on s (dir), unpacking
+ * only those missing.  *top gets the top layer's name ("layer-<hex>").
+ */
+int plx_layer_dirs_ensure(struct plx_storage *s, const struct plx_store *st, const struct plx_image *img,
+			  char **top, struct plx_layer_stats *stats, struct plx_err *err);
+
+/* The diff directories of layer top and the layers below it, top first (absolute). */
+int plx_layer_dirs_chain(const char *base, const char *top, char ***dirs, struct plx_err *err);
+
+/*
+ * The image as one read-only tree: a detached overlay of dirs (top first),
+ * or the directory itself for a single layer.  An O_PATH fd for
+ * image/inroot.h; nothing is mounted anywhere.
+ */
+int plx_layer_dirs_open_merged(char *const *dirs, struct plx_err *err);

@@ -47,6 +47,8 @@ void pve_config_free(struct pve_config *cfg)
 	free(cfg->etc_pve);
 	free(cfg->lxc_path);
 	free(cfg->storage_cfg);
+	free(cfg->storage);
+	free(cfg->schema);
 	free(cfg);
 }
 
@@ -456,6 +458,16 @@ static int apply_key(struct parse_ctx *x, const char *key, const json_t *v)
 		return get_uint(x, key, v, 1, 86400 * 7, &c->task_timeout);
 	if (strcmp(key, "paths") == 0)
 		return get_paths(x, v);
+	if (strcmp(key, "register") == 0) {
+		if (!json_is_boolean(v))
+			return type_error(x, key, "boolean", v);
+		c->reg = json_is_true(v);
+		return 0;
+	}
+	if (strcmp(key, "storage") == 0)
+		return get_string(x, key, v, &c->storage);
+	if (strcmp(key, "schema") == 0)
+		return get_abs_path(x, key, v, &c->schema);
 	/* a typo must not be silently ignored */
 	return plx_err_set(x->err, EINVAL, "%s%sproxmox: unknown key \"%s\"", FILE_PFX(x->file), key);
 }
@@ -497,10 +509,11 @@ int pve_config_parse(const json_t *section, const char *file, struct pve_config 
 		if (ret < 0)
 			return ret;
 	}
-	if (!cfg->n_hosts)
+	/* node-local registration alone needs no API access */
+	if (!cfg->n_hosts && !cfg->reg)
 		return plx_err_set(err, EINVAL, "%s%sproxmox.hosts: missing (the PVE hosts to talk to)",
 				   FILE_PFX(file));
-	if (!cfg->token)
+	if (!cfg->token && !cfg->reg)
 		return plx_err_set(err, EINVAL,
 				   "%s%sproxmox.token: missing (give token or token_file: "
 				   "\"USER@REALM!TOKENID=UUID\")",

@@ -44,6 +44,10 @@ struct pve_config {
 	char *etc_pve;	   /* paths.etc_pve */
 	char *lxc_path;	   /* paths.lxc */
 	char *storage_cfg; /* paths.storage_cfg */
+	/* node-local registration (pve_register.h); with register true, hosts and token are optional */
+	bool reg;	   /* "register": containers become PVE CTs unless annotated otherwise (false) */
+	char *storage;	   /* "storage": the PVE storage id of registered CTs' rootfs */
+	char *schema;	   /* "schema": apidata.json the CT config is checked against */
 };
 
 /*

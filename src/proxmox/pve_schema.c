@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <pcre2.h>
@@ -18,6 +19,7 @@
 
 #include "proxmox/pve_schema.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 struct pve_schema {
 	json_t *root;  /* the whole apidata.json, kept alive for props */
@@ -62,6 +64,26 @@ static json_t *find_path(json_t *nodes, const char *path)
 	return NULL;
 }
 
+/*
+ * apidata.json, or pve-docs' api-viewer/apidata.js on a PVE node: the same
+ * JSON array assigned to a variable ("const apiSchema = [ ... ];" followed
+ * by more script), read from its first '['.
+ */
+static json_t *load_apidata(const char *path, json_error_t *jerr)
+{
+	__do_free char *buf = NULL;
+	size_t len = 0;
+	json_t *root = json_load_file(path, 0, jerr);
+
+	if (root || plx_read_file_at(AT_FDCWD, path, &buf, &len, NULL) < 0)
+		return root;
+	const char *start = strchr(buf, '[');
+	if (!start)
+		return NULL;
+	/* jansson stops after the array: whatever script follows is not read */
+	return json_loadb(start, len - (size_t)(start - buf), JSON_DISABLE_EOF_CHECK, jerr);
+}
+
 int pve_schema_load(const char *apidata_path, const char *api_path, const char *method,
 		    struct pve_schema **out, struct plx_err *err)
 {
@@ -75,7 +97,7 @@ int pve_schema_load(const char *apidata_path, const char *api_path, const char *
 			s->where = NULL;
 		return plx_err_set(err, ENOMEM, "out of memory loading %s", apidata_path);
 	}
-	s->root = json_load_file(apidata_path, 0, &jerr);
+	s->root = load_apidata(apidata_path, &jerr);
 	if (!s->root)
 		return plx_err_set(err, EINVAL, "%s:%d: %s", apidata_path, jerr.line, jerr.text);
 	node = find_path(s->root, api_path);

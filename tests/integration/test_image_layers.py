@@ -2,12 +2,15 @@
 """Layers as snapshots (zfs-fuse, btrfs): each layer unpacked once into layer-<chain id>, a clone
 of its parent's @done; containers are clones of the top layer; a layer shared by two images is
 stored once; a half-made layer is made again; image rm/prune keep what a container or another
-image needs; anonymous volumes are storage volumes destroyed by delete."""
+image needs; anonymous volumes are storage volumes destroyed by delete.  On dir: layer directories
+under an overlay that only the container's mount namespace holds (upper/ in its volume): unpacked
+once, shared, kept while used; checkpoint/restore; a SIGKILLed create leaves no host mount."""
 import hashlib
 import json
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -200,3 +203,161 @@ def test_half_made_layer_is_made_again(env, layouts):
     ok(plx("image", "rm", REF))
     ok(plx("image", "rm", REF2))
     assert layers_on(plx) == []
+
+
+# ---- dir: layer directories under overlayfs ----
+
+@pytest.fixture
+def dir_env(binary, runtime_root, tmp_path, storage_base, layouts):
+    base = storage_base("dir")
+    store = tmp_path / "store"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"images": {"store": str(store)},
+                               "storage": {"driver": "dir", "dir": {"path": base}}}))
+    envv = dict(os.environ, PROXMOX_LXCRI_CONFIG=str(cfg))
+
+    def plx(*args, **kw):
+        if "stdout" not in kw:
+            kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        kw.setdefault("timeout", 180)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run([binary, "--root", runtime_root, *args], env=envv, **kw)
+
+    plx.base, plx.store, plx.root, plx.env, plx.binary = base, str(store), runtime_root, envv, binary
+    plx.layers = lambda: sorted(os.listdir(os.path.join(base, "layers"))) if os.path.isdir(
+        os.path.join(base, "layers")) else []
+    plx.volumes = lambda: sorted(os.listdir(os.path.join(base, "volumes"))) if os.path.isdir(
+        os.path.join(base, "volumes")) else []
+    for name, ref in (("one", REF), ("two", REF2)):
+        ok(plx("image", "import", layouts[name][0], "--name", ref))
+    yield plx
+    for c in json.loads(plx("list", "--format", "json").stdout or "[]") or []:
+        plx("delete", "--force", c["id"])
+
+
+def overlay_mounts(base):
+    """Overlay mounts in our (the host's) mount namespace that use the storage base."""
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if " overlay " in line and base in line]
+
+
+def layer_stamp(plx):
+    out = {}
+    for n in plx.layers():
+        st = os.stat(os.path.join(plx.base, "layers", n, "diff"))
+        out[n] = (st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def sh(plx, cid, script):
+    return ok(plx("exec", "--user", "0:0", cid, "/bin/sh", "-c", script)).stdout
+
+
+def test_dir_layers_overlay(dir_env, layouts):
+    plx = dir_env
+    names1 = layer_names(layouts["one"][1])
+    names2 = layer_names(layouts["two"][1])
+
+    p = ok(plx("run", "--image", REF, "dl-run", "--", "hi"))
+    assert "args=hi" in p.stdout and "seeded by the image" in p.stdout and "data mounted" in p.stdout
+    assert plx.layers() == sorted(names1)
+    stamp = layer_stamp(plx)
+    # run deleted the container: its volume is gone, the layers stay
+    assert plx.volumes() == []
+
+    # the second create unpacks nothing: the same layer directories, untouched
+    detached(plx, "create", "--image", REF, "dl-a", "--", "wait")
+    assert layer_stamp(plx) == stamp
+    st = json.loads(ok(plx("state", "dl-a")).stdout)
+    state = json.load(open(os.path.join(plx.root, "dl-a", "state.json")))
+    rec = state["storage"]
+    assert rec["driver"] == "dir" and rec["volume"] == "dl-a"
+    assert rec["layers"] == [os.path.join(plx.base, "layers", n, "diff") for n in reversed(names1)]
+    # the rootfs is an overlay inside the container only: on the host an empty directory
+    assert st["rootfs"] == os.path.join(plx.root, "dl-a", "rootfs")
+    assert os.listdir(st["rootfs"]) == []
+    assert overlay_mounts(plx.base) == []
+    bundle = json.load(open(os.path.join(plx.store, "bundles", "dl-a", "config.json")))
+    assert bundle["root"]["path"] == "rootfs"
+    assert bundle["annotations"]["org.proxmox-lxcri.rootfs.layer"] == names1[-1]
+
+    # the image as its layers make it: whiteouts and the opaque directory hold
+    ok(plx("start", "dl-a"))
+    assert sh(plx, "dl-a", "ls /opt; ls /lower/dir; cat /app/entry.sh | head -1").split() == \
+        ["kept", "b", "#!/bin/sh"]
+    # writes land in the container's upper/, never in a layer
+    sh(plx, "dl-a", "echo written > /opt/new; rm /opt/kept")
+    upper = os.path.join(plx.base, "volumes", "dl-a", "upper")
+    assert open(os.path.join(upper, "opt", "new")).read() == "written\n"
+    assert os.stat(os.path.join(upper, "opt", "kept")).st_rdev == 0  # a whiteout
+    for n in names1:
+        assert not os.path.exists(os.path.join(plx.base, "layers", n, "diff", "opt", "new"))
+    assert os.path.exists(os.path.join(plx.base, "layers", names1[0], "diff", "opt", "kept"))
+
+    # a second image: only its own top layer is unpacked, the shared two are stored once
+    detached(plx, "create", "--image", REF2, "dl-b")
+    assert plx.layers() == sorted(set(names1 + names2))
+    assert {n: s for n, s in layer_stamp(plx).items() if n in stamp} == stamp
+
+    # rm of the first image: its top layer stays while dl-a's overlay uses it
+    p = ok(plx("image", "rm", REF))
+    assert names1[2] in plx.layers()
+    ok(plx("delete", "--force", "dl-a"))
+    ok(plx("delete", "--force", "dl-b"))
+    assert plx.volumes() == []
+    ok(plx("image", "prune"))
+    assert plx.layers() == sorted(names2)
+    ok(plx("image", "rm", REF2))
+    assert plx.layers() == []
+    assert overlay_mounts(plx.base) == []
+
+
+def test_dir_overlay_checkpoint_restore(dir_env):
+    plx = dir_env
+    detached(plx, "create", "--image", REF, "dl-c", "--", "wait")
+    ok(plx("start", "dl-c"))
+    sh(plx, "dl-c", "echo one > /opt/state")
+    ok(plx("checkpoint", "--name", "cp1", "dl-c"))
+    sh(plx, "dl-c", "echo two > /opt/state; rm /opt/kept")
+    # --as: a copy of the volume (upper/) on the same layers
+    detached(plx, "restore", "--as", "dl-d", "--detach", "dl-c")
+    assert sh(plx, "dl-d", "cat /opt/state; ls /opt").split() == ["one", "kept", "state"]
+    assert sh(plx, "dl-c", "cat /opt/state; ls /opt").split() == ["two", "state"]
+    rec_d = json.load(open(os.path.join(plx.root, "dl-d", "state.json")))["storage"]
+    rec_c = json.load(open(os.path.join(plx.root, "dl-c", "state.json")))["storage"]
+    assert rec_d["layers"] == rec_c["layers"] and rec_d["volume"] == "dl-d"
+    # in place: rolled back, made again from its own bundle
+    ok(plx("kill", "dl-c", "KILL"))
+    for _ in range(50):
+        if json.loads(ok(plx("state", "dl-c")).stdout)["status"] == "stopped":
+            break
+        time.sleep(0.1)
+    detached(plx, "restore", "--detach", "dl-c")
+    assert sh(plx, "dl-c", "cat /opt/state; ls /opt").split() == ["one", "kept", "state"]
+    assert overlay_mounts(plx.base) == []
+    ok(plx("delete", "--force", "dl-c"))
+    ok(plx("delete", "--force", "dl-d"))
+    assert plx.volumes() == []
+    assert not os.path.exists(os.path.join(plx.store, "bundles", "dl-c"))
+
+
+def test_dir_overlay_sigkill_create_leaves_no_mount(dir_env):
+    plx = dir_env
+    ok(plx("image", "bundle", REF, os.path.join(plx.store, "warm")))  # the blobs read once
+    for i, delay in enumerate((0.05, 0.15, 0.3, 0.6)):
+        cid = f"dl-k{i}"
+        with tempfile.TemporaryFile("w+") as f:
+            p = subprocess.Popen([plx.binary, "--root", plx.root, "create", "--image", REF, cid, "--", "wait"],
+                                 env=plx.env, stdin=subprocess.DEVNULL, stdout=f, stderr=f)
+            time.sleep(delay)
+            p.kill()
+            p.wait()
+        assert overlay_mounts(plx.base) == []
+        plx("delete", "--force", cid)
+        assert overlay_mounts(plx.base) == []
+    # whatever the kills left is cleaned by delete --force, and the next create works
+    detached(plx, "create", "--image", REF, "dl-k", "--", "hi")
+    assert overlay_mounts(plx.base) == []
+    ok(plx("delete", "--force", "dl-k"))
+    assert plx.volumes() == []

@@ -253,6 +253,19 @@ def local(binary, runtime_root, tmp_path):
     return run
 
 
+def test_register_only_section_never_asks_pve(local, mock):
+    m = mock()
+    # node-local registration: no hosts, or hosts but no token; neither is a cluster to ask
+    for section in ({"register": True}, {"register": True, "hosts": [m.host], "scheme": "http"}):
+        for args in (["start", "nosuch"], ["delete", "nosuch"]):
+            res, _ = local(section, *args)
+            assert res.returncode == 1 and "container does not exist: nosuch" in text(res)
+            assert "level=warning" not in res.stderr and "Proxmox VE" not in res.stderr, res.stderr
+        res, _ = local(section, "delete", "--force", "nosuch")
+        assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert m.requests() == []
+
+
 def test_missing_container_with_pve_hanging_stays_quick(local):
     """containerd deletes containers that are gone: hosts that take the connection and never answer must
     not hold that up for proxmox.timeout (30 s) each."""

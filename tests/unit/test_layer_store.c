@@ -2,7 +2,10 @@
 /*
  * The layer store's pure parts (chain ids, names) and anonymous volumes on
  * the dir driver in /tmp: made with the image's content (a symlink in the
- * image cannot point the copy at the host), recorded, kept or released.
+ * image cannot point the copy at the host), recorded, kept or released;
+ * layer directories for overlayfs on dir: the chain read from "lower"
+ * (names checked, a missing layer named) and the image merged read-only
+ * through a detached overlay (whiteouts hide, nothing writable).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "image/anon_volumes.h"
 #include "image/inroot.h"
+#include "engine/lxc/overlay_mount.h"
 #include "image/layer_store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -216,7 +222,114 @@ static void test_dir_keeps_no_layers(void **state)
 {
 	struct fixture *f = *state;
 
+	/* no snapshot layers on dir: layer directories for overlayfs instead */
 	assert_false(plx_layer_store_supported(f->s));
+	assert_true(plx_layer_dirs_supported(f->s));
+}
+
+#define LA "layer-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LB "layer-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define LC "layer-cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+/* <base>/layers/<name>/{diff/,lower}, as plx_layer_dirs_ensure() leaves a whole layer */
+static char *make_layer_dir(struct fixture *f, const char *name, const char *lower)
+{
+	char dir[256], *diff = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/layers/%s", f->base, name);
+	assert_int_equal(asprintf(&diff, "%s/diff", dir), (int)strlen(dir) + 5);
+	assert_int_equal(plx_mkdir_p(diff, 0755, NULL), 0);
+	write_at(dir, "lower", lower);
+	return diff;
+}
+
+static void test_dir_layer_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct plx_err err = PLX_ERR_INIT;
+	__do_free char *da = make_layer_dir(f, LA, "");
+	__do_free char *db = make_layer_dir(f, LB, LA "\n");
+	char **dirs = NULL;
+
+	/* top first, each layer's diff */
+	assert_int_equal(plx_layer_dirs_chain(f->base, LB, &dirs, &err), 0);
+	assert_int_equal(plx_strv_len(dirs), 2);
+	assert_string_equal(dirs[0], db);
+	assert_string_equal(dirs[1], da);
+	plx_strv_free(dirs);
+	assert_int_equal(plx_layer_dirs_chain(f->base, LA, &dirs, &err), 0);
+	assert_int_equal(plx_strv_len(dirs), 1);
+	plx_strv_free(steal_ptr(dirs));
+
+	/* a layer below that is gone: named */
+	free(make_layer_dir(f, LC,
+			    LB "\n" "layer-dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\n"));
+	assert_int_equal(plx_layer_dirs_chain(f->base, LC, &dirs, &err), -ENOENT);
+	assert_non_null(strstr(plx_err_msg(&err), "layer-dddd"));
+	assert_null(dirs);
+	plx_err_clear(&err);
+	/* no path tricks through the names: neither the top nor a line of "lower" */
+	assert_int_equal(plx_layer_dirs_chain(f->base, "../../etc", &dirs, &err), -EINVAL);
+	plx_err_clear(&err);
+	write_at(da, "../lower", "../../../etc\n");
+	assert_int_equal(plx_layer_dirs_chain(f->base, LA, &dirs, &err), -EINVAL);
+	assert_non_null(strstr(plx_err_msg(&err), "no layer name"));
+	plx_err_clear(&err);
+}
+
+static void test_dir_layers_merged(void **state)
+{
+	struct fixture *f = *state;
+	struct plx_err err = PLX_ERR_INIT;
+	__do_free char *da = make_layer_dir(f, LA, "");
+	__do_free char *db = make_layer_dir(f, LB, LA "\n");
+	__do_close int one = -1, merged = -1, fd = -1;
+	char *dirs[] = { db, da, NULL };
+	char buf[16] = { 0 };
+
+	write_at(da, "x", "from a");
+	write_at(da, "gone", "whited out");
+	write_at(db, "y", "from b");
+	/* an overlay whiteout: a 0/0 character device */
+	{
+		__do_free char *wh = plx_path_join(db, "gone");
+		assert_int_equal(mknod(wh, S_IFCHR, 0), 0);
+	}
+	/* one layer: the directory itself */
+	one = plx_layer_dirs_open_merged(dirs + 1, &err);
+	assert_true(one >= 0);
+	fd = openat(one, "gone", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	plx_closep(&fd);
+	/* two: the image as overlayfs shows it, mounted nowhere */
+	merged = plx_layer_dirs_open_merged(dirs, &err);
+	assert_true(merged >= 0);
+	fd = openat(merged, "x", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 6);
+	assert_string_equal(buf, "from a");
+	plx_closep(&fd);
+	assert_true(faccessat(merged, "y", F_OK, AT_SYMLINK_NOFOLLOW) == 0);
+	assert_true(faccessat(merged, "gone", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT);
+	/* read-only */
+	assert_true(openat(merged, "new", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == EROFS);
+}
+
+static void test_overlay_open_refuses(void **state)
+{
+	struct plx_err err = PLX_ERR_INIT;
+	char *one[] = { "/tmp", NULL };
+	struct plx_overlay o = { .lowers = one };
+
+	(void)state;
+	/* overlayfs needs two lowers without an upper: said before the kernel says EINVAL */
+	assert_int_equal(plx_overlay_open(&o, true, &err), -EINVAL);
+	assert_non_null(strstr(plx_err_msg(&err), "needs two"));
+	plx_err_clear(&err);
+	o.upper = "/tmp";
+	assert_int_equal(plx_overlay_open(&o, false, &err), -EINVAL);
+	assert_non_null(strstr(plx_err_msg(&err), "upper and work"));
+	plx_err_clear(&err);
 }
 
 int main(void)
@@ -227,6 +340,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_anon_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon_volume_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_keeps_no_layers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_layer_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_layers_merged, setup, teardown),
+		cmocka_unit_test(test_overlay_open_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -59,6 +60,31 @@ static int place_fd(int fd, int target)
 	return dup2(fd, target) < 0 ? -errno : 0;
 }
 
+/*
+ * End as the container's init ended (status: what liblxc leaves in
+ * error_num): the same exit code, or the same signal re-raised without a
+ * core dump of ours.
+ */
+static __attribute__((noreturn)) void mirror_exit(int status)
+{
+	/* liblxc 5 reports an init killed by a signal as (sig << 8) | 0x7f; a wait status otherwise */
+	int sig = (status & 0x7f) == 0x7f ? (status >> 8) & 0x7f : WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	if (sig > 0 && sig < NSIG) {
+		struct rlimit none = { 0, 0 };
+		sigset_t set;
+
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		_exit(128 + sig); /* a signal that does not terminate */
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 255);
+}
+
 /* Runs in the monitor child; never returns. */
 static __attribute__((noreturn)) void monitor_main(const struct plx_lxc_spawn *s, int init_fd, int go_rd)
 {
@@ -92,6 +118,12 @@ static __attribute__((noreturn)) void monitor_main(const struct plx_lxc_spawn *s
 		fcntl(fd, F_SETFD, 0);
 	/* everything else stays out of the container */
 	int first_other = base + (hi_log >= 0 ? 3 : 2);
+	/*
+	 * A kept monitor lives as long as the container: it must not hold what
+	 * create had open (the container's lock would stay taken, sockets open).
+	 */
+	if (s->keep_monitor)
+		syscall(SYS_close_range, (unsigned)first_other, ~0U, 0);
 	if (syscall(SYS_close_range, (unsigned)first_other, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		for (int fd = first_other; fd < 65536; fd++)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -125,9 +157,15 @@ static __attribute__((noreturn)) void monitor_main(const struct plx_lxc_spawn *s
 	snprintf(log_arg, sizeof(log_arg), "%d", base + 2);
 	char *argv[] = { exe, "--listen-fd", listen_arg, hi_log >= 0 ? "--log-fd" : NULL, log_arg,
 			 s->debug ? "--debug" : NULL, NULL };
+	/* overlay hook (engine/lxc/overlay_mount.h): the rootfs exists in our mount namespace only */
+	if (s->overlay && plx_overlay_monitor_mount(s->overlay, s->lxc_log) < 0)
+		_exit(1);
 	bool ok = c->start(c, 0, argv);
+	int status = c->error_num;
 	lxc_container_put(c);
-	_exit(ok ? 0 : 1);
+	if (!s->keep_monitor)
+		_exit(ok ? 0 : 1);
+	mirror_exit(status);
 }
 
 int plx_lxc_spawn(const struct plx_lxc_spawn *s, pid_t *monitor, int *go_fd, struct plx_err *err)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "engine/lxc/overlay_mount.h"
 #include "util/error.h"
 
 struct plx_lxc_spawn {
@@ -28,6 +29,20 @@ struct plx_lxc_spawn {
 	int init_log_fd;          /* the init's log, or -1 */
 	unsigned int preserve_fds;
 	bool debug;
+	/*
+	 * The monitor stays for the container's life (a registered PVE CT: it
+	 * owns liblxc's command socket, which lxc-info/lxc-stop/pct reach) and
+	 * ends as the container's init did: same exit code, or the same
+	 * terminating signal re-raised, so whoever reaps the monitor sees the
+	 * container's status.
+	 */
+	bool keep_monitor;
+	/*
+	 * overlay rootfs (dir layers, engine/lxc/overlay_mount.h): mounted by
+	 * the monitor in a mount namespace of its own right before liblxc's
+	 * start; NULL: none.
+	 */
+	const struct plx_overlay *overlay;
 };
 
 /*
