@@ -226,6 +226,37 @@ static int open_volume(const struct plx_state *st, struct plx_storage **s, const
 	return r < 0 ? plx_err_prefix(err, "container %s", st->id) : 0;
 }
 
+/* A container opened and locked, and the volume of its managed rootfs. */
+struct managed {
+	int rootfd, dirfd, lockfd;
+	struct plx_state *st;
+	struct plx_storage *s;
+	const char *volume;
+};
+#define MANAGED_INIT { .rootfd = -1, .dirfd = -1, .lockfd = -1 }
+
+/* In the order the separate cleanups ran: storage, state, then the fds (the lock last). */
+static void managed_clear(struct managed *m)
+{
+	plx_storage_free(m->s);
+	plx_state_free(m->st);
+	plx_closep(&m->lockfd);
+	plx_closep(&m->dirfd);
+	plx_closep(&m->rootfd);
+}
+
+/* what: the operation that needs the managed rootfs, for the error. */
+static int open_managed(struct plx_runtime *rt, const char *id, const char *what, struct managed *m,
+			struct plx_err *err)
+{
+	int r = plx_container_open(rt, id, &m->rootfd, &m->dirfd, &m->lockfd, &m->st, err);
+	if (r == 0)
+		r = need_managed_rootfs(m->st, what, err);
+	if (r == 0)
+		r = open_volume(m->st, &m->s, &m->volume, err);
+	return r;
+}
+
 /* The bind mounts' destinations, which criu must treat as external (as runc). */
 static int bind_mounts(int dirfd, char ***out, struct plx_err *err)
 {
@@ -395,48 +426,34 @@ int plx_container_checkpoint(struct plx_runtime *rt, const struct plx_checkpoint
 int plx_container_checkpoint_delete(struct plx_runtime *rt, const char *id, const char *name,
 				    struct plx_err *err)
 {
-	__do_close int rootfd = -1, dirfd = -1, lockfd = -1;
-	__do_plx_state_free struct plx_state *st = NULL;
-	_cleanup_(storage_freep) struct plx_storage *s = NULL;
+	_cleanup_(managed_clear) struct managed m = MANAGED_INIT;
 	struct plx_storage_snapshot *snaps = NULL;
 	size_t n = 0;
-	const char *volume = NULL;
 
-	int r = plx_container_open(rt, id, &rootfd, &dirfd, &lockfd, &st, err);
-	if (r == 0)
-		r = need_managed_rootfs(st, "a checkpoint", err);
-	if (r == 0)
-		r = open_volume(st, &s, &volume, err);
+	int r = open_managed(rt, id, "a checkpoint", &m, err);
 	if (r < 0)
 		return r;
-	r = plx_storage_list_snapshots(s, volume, &snaps, &n, err);
+	r = plx_storage_list_snapshots(m.s, m.volume, &snaps, &n, err);
 	if (r < 0)
 		return plx_err_prefix(err, "container %s", id);
 	bool found = snap_exists(snaps, n, name);
 	plx_storage_snapshots_free(snaps, n);
 	if (!found)
 		return plx_err_set(err, ENOENT, "container %s has no checkpoint %s", id, name);
-	r = plx_storage_destroy_snapshot(s, volume, name, err);
+	r = plx_storage_destroy_snapshot(m.s, m.volume, name, err);
 	if (r == 0)
-		r = plx_pve_sync_snapshots(st, NULL, err); /* registered PVE CT */
+		r = plx_pve_sync_snapshots(m.st, NULL, err); /* registered PVE CT */
 	return r < 0 ? plx_err_prefix(err, "container %s: delete checkpoint %s", id, name) : 0;
 }
 
 int plx_container_checkpoints(struct plx_runtime *rt, const char *id, struct plx_storage_snapshot **out,
 			      size_t *n, struct plx_err *err)
 {
-	__do_close int rootfd = -1, dirfd = -1, lockfd = -1;
-	__do_plx_state_free struct plx_state *st = NULL;
-	_cleanup_(storage_freep) struct plx_storage *s = NULL;
-	const char *volume = NULL;
+	_cleanup_(managed_clear) struct managed m = MANAGED_INIT;
 
-	int r = plx_container_open(rt, id, &rootfd, &dirfd, &lockfd, &st, err);
-	if (r == 0)
-		r = need_managed_rootfs(st, "listing checkpoints", err);
-	if (r == 0)
-		r = open_volume(st, &s, &volume, err);
+	int r = open_managed(rt, id, "listing checkpoints", &m, err);
 	if (r < 0)
 		return r;
-	r = plx_storage_list_snapshots(s, volume, out, n, err);
+	r = plx_storage_list_snapshots(m.s, m.volume, out, n, err);
 	return r < 0 ? plx_err_prefix(err, "container %s", id) : 0;
 }

@@ -33,12 +33,6 @@
 
 DEFINE_CLEANUP_FUNC(restore_storage_freep, struct plx_storage, plx_storage_free)
 
-static void snapshots_freep(struct plx_storage_snapshot **p, size_t n)
-{
-	plx_storage_snapshots_free(*p, n);
-	*p = NULL;
-}
-
 /* A process restore needs criu to rebuild the processes; say what works instead. */
 static int process_restore(struct plx_runtime *rt, struct plx_err *err)
 {
@@ -78,6 +72,51 @@ static void picked_clear(struct picked *p)
 	json_decref(p->record);
 }
 
+static int need_managed_rootfs(const char *id, const struct plx_state *st, struct plx_err *err)
+{
+	if (st->storage)
+		return 0;
+	return plx_err_set(err, EOPNOTSUPP,
+			   "container %s has no managed rootfs: restore needs a storage driver chosen at "
+			   "create (runtime config \"storage.driver\" or the annotation %s)",
+			   id, PLX_STORAGE_ANNOTATION);
+}
+
+/* p->bundle: the one given, else the container's; checked. */
+static int take_bundle(const struct plx_restore_opts *o, const struct plx_state *st, struct picked *p,
+		       struct plx_err *err)
+{
+	p->bundle = strdup(o->bundle ? o->bundle : st->bundle);
+	if (!p->bundle)
+		return plx_err_set(err, ENOMEM, "bundle");
+	int r = check_bundle(p->bundle, err);
+	if (r < 0 && o->as)
+		return plx_err_prefix(err, "restore %s --as %s", o->id, o->as);
+	return r < 0 ? plx_err_prefix(err, "restore %s", o->id) : 0;
+}
+
+/* p->snap: the checkpoint o->snapshot (NULL: the latest) on the container's volume, and the newer ones. */
+static int pick_snapshot(const struct plx_restore_opts *o, const struct plx_state *st, struct plx_storage **s,
+			 const char **volume, struct picked *p, char ***newer, struct plx_err *err)
+{
+	struct plx_storage_snapshot *snaps = NULL;
+	size_t n = 0, idx = 0;
+
+	int r = plx_rootfs_open(st->storage, s, volume, err);
+	if (r < 0)
+		return plx_err_prefix(err, "container %s", o->id);
+	r = plx_storage_list_snapshots(*s, *volume, &snaps, &n, err);
+	if (r < 0)
+		return plx_err_prefix(err, "container %s", o->id);
+	r = plx_checkpoint_pick(o->id, snaps, n, o->snapshot, &idx, newer, err);
+	if (r == 0)
+		p->snap = strdup(snaps[idx].name);
+	plx_storage_snapshots_free(snaps, n);
+	if (r < 0)
+		return r;
+	return p->snap ? 0 : plx_err_set(err, ENOMEM, "checkpoint name");
+}
+
 /* In place: checks, rollback, and the stopped container deleted with its volume kept. */
 static int prepare_in_place(struct plx_runtime *rt, const struct plx_restore_opts *o, struct picked *p,
 			    struct plx_err *err)
@@ -86,42 +125,22 @@ static int prepare_in_place(struct plx_runtime *rt, const struct plx_restore_opt
 	__do_plx_state_free struct plx_state *st = NULL;
 	_cleanup_(restore_storage_freep) struct plx_storage *s = NULL;
 	__do_strv_free char **newer = NULL;
-	struct plx_storage_snapshot *snaps = NULL;
-	size_t n = 0, idx = 0;
 	const char *volume = NULL;
 
 	int r = plx_container_open(rt, o->id, &rootfd, &dirfd, &lockfd, &st, err);
+	if (r == 0)
+		r = need_managed_rootfs(o->id, st, err);
 	if (r < 0)
 		return r;
-	if (!st->storage)
-		return plx_err_set(err, EOPNOTSUPP,
-				   "container %s has no managed rootfs: restore needs a storage driver chosen at "
-				   "create (runtime config \"storage.driver\" or the annotation %s)",
-				   o->id, PLX_STORAGE_ANNOTATION);
 	enum plx_status s_now = plx_state_status(dirfd, st);
 	if (s_now != PLX_STATUS_STOPPED)
 		return plx_err_set(err, EBUSY, "container %s is %s; stop it or use --as NEWID", o->id,
 				   s_now == PLX_STATUS_CREATED ? "created (not started)" : plx_status_name(s_now));
-	p->bundle = strdup(o->bundle ? o->bundle : st->bundle);
-	if (!p->bundle)
-		return plx_err_set(err, ENOMEM, "bundle");
-	r = check_bundle(p->bundle, err);
-	if (r < 0)
-		return plx_err_prefix(err, "restore %s", o->id);
-	r = plx_rootfs_open(st->storage, &s, &volume, err);
-	if (r < 0)
-		return plx_err_prefix(err, "container %s", o->id);
-	r = plx_storage_list_snapshots(s, volume, &snaps, &n, err);
-	if (r < 0)
-		return plx_err_prefix(err, "container %s", o->id);
-	r = plx_checkpoint_pick(o->id, snaps, n, o->snapshot, &idx, &newer, err);
+	r = take_bundle(o, st, p, err);
 	if (r == 0)
-		p->snap = strdup(snaps[idx].name);
-	snapshots_freep(&snaps, n);
+		r = pick_snapshot(o, st, &s, &volume, p, &newer, err);
 	if (r < 0)
 		return r;
-	if (!p->snap)
-		return plx_err_set(err, ENOMEM, "checkpoint name");
 	if (newer && !o->force) {
 		__do_free char *list = NULL;
 		size_t len = 0;
@@ -188,43 +207,23 @@ static int prepare_as(struct plx_runtime *rt, const struct plx_restore_opts *o, 
 	_cleanup_(restore_storage_freep) struct plx_storage *s = NULL;
 	__do_strv_free char **newer = NULL;
 	__do_free char *path = NULL;
-	struct plx_storage_snapshot *snaps = NULL;
-	size_t n = 0, idx = 0;
 	const char *volume = NULL;
 
 	int r = plx_id_validate(o->as, err);
 	if (r < 0)
 		return plx_err_prefix(err, "--as");
 	r = plx_container_open(rt, o->id, &rootfd, &dirfd, &lockfd, &st, err);
+	if (r == 0)
+		r = need_managed_rootfs(o->id, st, err);
 	if (r < 0)
 		return r;
-	if (!st->storage)
-		return plx_err_set(err, EOPNOTSUPP,
-				   "container %s has no managed rootfs: restore needs a storage driver chosen at "
-				   "create (runtime config \"storage.driver\" or the annotation %s)",
-				   o->id, PLX_STORAGE_ANNOTATION);
 	if (faccessat(rootfd, o->as, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return plx_err_set(err, EEXIST, "container with id exists: %s", o->as);
-	p->bundle = strdup(o->bundle ? o->bundle : st->bundle);
-	if (!p->bundle)
-		return plx_err_set(err, ENOMEM, "bundle");
-	r = check_bundle(p->bundle, err);
-	if (r < 0)
-		return plx_err_prefix(err, "restore %s --as %s", o->id, o->as);
-	r = plx_rootfs_open(st->storage, &s, &volume, err);
-	if (r < 0)
-		return plx_err_prefix(err, "container %s", o->id);
-	r = plx_storage_list_snapshots(s, volume, &snaps, &n, err);
-	if (r < 0)
-		return plx_err_prefix(err, "container %s", o->id);
-	r = plx_checkpoint_pick(o->id, snaps, n, o->snapshot, &idx, &newer, err);
+	r = take_bundle(o, st, p, err);
 	if (r == 0)
-		p->snap = strdup(snaps[idx].name);
-	snapshots_freep(&snaps, n);
+		r = pick_snapshot(o, st, &s, &volume, p, &newer, err);
 	if (r < 0)
 		return r;
-	if (!p->snap)
-		return plx_err_set(err, ENOMEM, "checkpoint name");
 	r = plx_rootfs_clone_snapshot(st->storage, p->snap, o->as, &path, &p->record, err);
 	return r < 0 ? plx_err_prefix(err, "restore %s --as %s", o->id, o->as) : 0;
 }

@@ -249,21 +249,30 @@ static int plan_source(struct plx_storage *s, enum plx_storage_driver d, const c
 	return 0;
 }
 
+/* Never adopt (and later destroy) a volume another runtime root made. */
+static int need_new_volume(struct plx_storage *s, const char *volume, struct plx_err *err)
+{
+	bool exists;
+	int ret = plx_storage_exists(s, volume, &exists, err);
+
+	if (ret < 0)
+		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
+	if (exists)
+		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
+				   volume);
+	return 0;
+}
+
 /* The plan of volume on s (checked not to exist yet), filled from rootfs. */
 static int plan_on(struct plx_storage *s, enum plx_storage_driver d, const char *volume, uint64_t limit,
 		   const char *bundle_rootfs, json_t **record, struct plx_err *err)
 {
 	__do_json_decref json_t *rec = NULL;
-	bool exists;
 	int ret;
 
-	ret = plx_storage_exists(s, volume, &exists, err);
+	ret = need_new_volume(s, volume, err);
 	if (ret < 0)
-		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
-	/* never adopt (and later destroy) a volume another runtime root made */
-	if (exists)
-		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
-				   volume);
+		return ret;
 	rec = json_pack("{s:s, s:s, s:s}", "driver", s->ops->name, "base", s->base, "volume", volume);
 	if (!rec || (limit && json_object_set_new(rec, "size", json_integer((json_int_t)limit)) < 0))
 		return plx_err_set(err, ENOMEM, "out of memory");
@@ -281,15 +290,11 @@ static int plan_overlay(struct plx_storage *s, const char *volume, const char *t
 	__do_json_decref json_t *rec = NULL;
 	__do_json_decref json_t *layers = json_array();
 	__do_strv_free char **dirs = NULL;
-	bool exists;
 	int ret;
 
-	ret = plx_storage_exists(s, volume, &exists, err);
+	ret = need_new_volume(s, volume, err);
 	if (ret < 0)
-		return plx_err_prefix(err, "storage %s %s", s->ops->name, s->base);
-	if (exists)
-		return plx_err_set(err, EEXIST, "storage %s %s: volume %s already exists", s->ops->name, s->base,
-				   volume);
+		return ret;
 	ret = plx_layer_dirs_chain(s->base, top, &dirs, err);
 	if (ret < 0)
 		return plx_err_prefix(err, "annotation %s", PLX_ROOTFS_LAYER_ANNOTATION);

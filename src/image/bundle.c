@@ -303,6 +303,16 @@ static int make_volumes(struct plx_storage *s, const char *dir, const struct plx
 	return plx_exec_config_volumes_from(spec, ec, volumes_final, sources, err);
 }
 
+/* The bundle's rootfs is made of the layers ls speaks of. */
+static void layered_stats(struct plx_bundle_stats *bs, const struct plx_layer_stats *ls)
+{
+	bs->layered = true;
+	bs->layers = ls->layers;
+	bs->layers_unpacked = ls->unpacked;
+	bs->entries = ls->entries;
+	bs->tar_bytes = ls->tar_bytes;
+}
+
 /*
  * dir: the layers as layer directories (image/layer_store.h).  root.path is
  * DIR/rootfs, left empty: *top names the top layer for the annotation that
@@ -322,11 +332,7 @@ static int make_rootfs_layer_dirs(struct plx_storage *s, const struct plx_store 
 		ret = plx_layer_dirs_chain(s->base, *top, &dirs, err);
 	if (ret < 0)
 		return ret;
-	bs->layered = true;
-	bs->layers = ls.layers;
-	bs->layers_unpacked = ls.unpacked;
-	bs->entries = ls.entries;
-	bs->tar_bytes = ls.tar_bytes;
+	layered_stats(bs, &ls);
 	if (mkdir(rootfs, 0755) < 0)
 		return plx_err_sys(err, errno, "mkdir %s", rootfs);
 	*rootfd = plx_layer_dirs_open_merged(dirs, err);
@@ -357,11 +363,7 @@ static int make_rootfs(struct plx_storage *s, const struct plx_store *st, const 
 		ret = plx_layer_store_ensure(s, st, img, root_path, &ls, err);
 		if (ret < 0)
 			return ret;
-		bs->layered = true;
-		bs->layers = ls.layers;
-		bs->layers_unpacked = ls.unpacked;
-		bs->entries = ls.entries;
-		bs->tar_bytes = ls.tar_bytes;
+		layered_stats(bs, &ls);
 		*rootfd = plx_inroot_open_root(*root_path, err);
 		return *rootfd < 0 ? *rootfd : 0;
 	}

@@ -268,6 +268,37 @@ static int make_layer(struct plx_storage *s, const struct plx_store *st, const s
 	return ret;
 }
 
+/* One diff_id a layer, and at least one layer. */
+static int check_layers(const struct plx_image *img, struct plx_err *err)
+{
+	const struct plx_manifest *m = img->manifest;
+	size_t n = m->n_layers;
+
+	if (img->config->n_diff_ids != n)
+		return plx_err_set(err, EINVAL, "image %s: config %s lists %zu diff_ids for %zu layers", img->name,
+				   m->config.digest, img->config->n_diff_ids, n);
+	if (n == 0)
+		return plx_err_set(err, EINVAL, "image %s has no layers", img->name);
+	return 0;
+}
+
+/* n lock fds, none taken yet (-1). */
+static int *locks_new(size_t n)
+{
+	int *locks = malloc(n * sizeof(int));
+
+	for (size_t i = 0; locks && i < n; i++)
+		locks[i] = -1;
+	return locks;
+}
+
+static void locks_close(int *locks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (locks[i] >= 0)
+			close(locks[i]);
+}
+
 int plx_layer_store_ensure(struct plx_storage *s, const struct plx_store *st, const struct plx_image *img,
 			   char **rootfs, struct plx_layer_stats *stats, struct plx_err *err)
 {
@@ -283,19 +314,15 @@ int plx_layer_store_ensure(struct plx_storage *s, const struct plx_store *st, co
 	*rootfs = NULL;
 	if (!plx_layer_store_supported(s))
 		return plx_err_set(err, EOPNOTSUPP, "storage %s keeps no image layers", s->ops->name);
-	if (c->n_diff_ids != n)
-		return plx_err_set(err, EINVAL, "image %s: config %s lists %zu diff_ids for %zu layers", img->name,
-				   m->config.digest, c->n_diff_ids, n);
-	if (n == 0)
-		return plx_err_set(err, EINVAL, "image %s has no layers", img->name);
+	ret = check_layers(img, err);
+	if (ret < 0)
+		return ret;
 	ret = plx_layer_chain_ids(c->diff_ids, n, &chain, err);
 	if (ret < 0)
 		return plx_err_prefix(err, "image %s", img->name);
-	locks = malloc(n * sizeof(int));
+	locks = locks_new(n);
 	if (!locks)
 		return plx_err_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		locks[i] = -1;
 	sum.layers = n;
 
 	/* bottom up, each lock kept until the chain is whole: the parent cannot go while a child is cloned */
@@ -331,9 +358,7 @@ int plx_layer_store_ensure(struct plx_storage *s, const struct plx_store *st, co
 
 		ret = name ? layer_tree(s, name, &top, err) : plx_err_set(err, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		if (locks[i] >= 0)
-			close(locks[i]);
+	locks_close(locks, n);
 	if (ret < 0)
 		return plx_err_prefix(err, "image %s: layers on %s %s", img->name, s->ops->name, s->base);
 	if (stats)
@@ -495,11 +520,9 @@ int plx_layer_dirs_ensure(struct plx_storage *s, const struct plx_store *st, con
 	*top = NULL;
 	if (!is_dir_driver(s))
 		return plx_err_set(err, EOPNOTSUPP, "storage %s keeps no layer directories", s->ops->name);
-	if (c->n_diff_ids != n)
-		return plx_err_set(err, EINVAL, "image %s: config %s lists %zu diff_ids for %zu layers", img->name,
-				   m->config.digest, c->n_diff_ids, n);
-	if (n == 0)
-		return plx_err_set(err, EINVAL, "image %s has no layers", img->name);
+	ret = check_layers(img, err);
+	if (ret < 0)
+		return ret;
 	if (!layers)
 		return plx_err_set(err, ENOMEM, "out of memory");
 	ret = plx_layer_chain_ids(c->diff_ids, n, &chain, err);
@@ -509,12 +532,11 @@ int plx_layer_dirs_ensure(struct plx_storage *s, const struct plx_store *st, con
 		ret = plx_mkdir_p(layers, 0700, err);
 	if (ret < 0)
 		return plx_err_prefix(err, "image %s", img->name);
-	locks = malloc(n * sizeof(int));
+	locks = locks_new(n);
 	names = calloc(n + 1, sizeof(char *));
 	if (!locks || !names)
 		return plx_err_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		locks[i] = -1;
 		/* top first below each layer: names[i - 1], ..., names[0] is its lower file */
 		names[i] = plx_layer_volume_name(chain[n - 1 - i]);
 		if (!names[i])
@@ -541,9 +563,7 @@ int plx_layer_dirs_ensure(struct plx_storage *s, const struct plx_store *st, con
 		log_debug("image %s: unpacking layer %zu (%s) into %s", img->name, i, m->layers[i].digest, dir);
 		ret = make_layer_dir(s, st, img, i, name, names + n - i, &sum, err);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (locks[i] >= 0)
-			close(locks[i]);
+	locks_close(locks, n);
 	if (ret < 0)
 		return plx_err_prefix(err, "image %s: layers on dir %s", img->name, s->base);
 	*top = strdup(names[0]);
