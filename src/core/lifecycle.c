@@ -723,6 +723,10 @@ int plx_container_delete(struct plx_runtime *rt, const char *id, bool force, str
 	if (r == -ENOENT && force && !st) {
 		/* idempotent: nothing to delete; a half-made directory without state goes too */
 		plx_err_clear(err);
+		/* image hook: a create --image killed before its state existed left only its bundle */
+		__do_free char *bundle = NULL;
+		if (plx_image_bundle_path(rt, id, &bundle, NULL) == 0)
+			plx_image_abandon_bundle(rt, id, bundle);
 		if (dirfd >= 0)
 			return plx_state_dir_remove(rootfd, id, err);
 		return 0;
