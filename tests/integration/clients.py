@@ -15,6 +15,7 @@ and the teardown that leaves the machine as it was.
                            podman with its store, run root and tmp dir under `top`
     run_in_pty(argv)       runs argv with a pty as its terminal: (exit status, output)
 """
+import contextlib
 import errno
 import fcntl
 import os
@@ -28,6 +29,7 @@ import socket
 import stat
 import struct
 import subprocess
+import tempfile
 import termios
 import time
 
@@ -513,3 +515,27 @@ class Podman:
     def _conmon_sockets():
         d, prefix = CONMON_TMP_GLOB
         return [os.path.join(d, e) for e in os.listdir(d) if e.startswith(prefix)]
+
+
+@contextlib.contextmanager
+def client_in_tmp(prefix, make, setup):
+    """A temporary directory with the test image built in it and a client made there by make(top, image),
+    then setup(client); the client is cleaned up and the directory removed afterwards, even when setup
+    fails."""
+    top = tempfile.mkdtemp(prefix=prefix)
+    client = None
+    try:
+        image = build_image(os.path.join(top, "image"))
+        client = make(top, image)
+        setup(client)
+        yield client
+    finally:
+        if client is not None:
+            client.cleanup()
+        unmount_under(top)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def container_name_for(request):
+    """A container name derived from the running test's name."""
+    return "plx-" + re.sub(r"[^A-Za-z0-9.-]+", "-", request.node.name)[:50].strip("-")

@@ -9,14 +9,12 @@ it through the CRI calls a kubelet makes.  Everything is removed at the end, fai
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 import clients
-from clients import Containerd, build_image, doc_snippet, ensure_tools, run_in_pty, wait_for, wait_size
+from clients import Containerd, doc_snippet, ensure_tools, run_in_pty, wait_for, wait_size
 from cri_client import CriError, CriRuntime
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root on this machine")
@@ -27,25 +25,19 @@ IMAGE = f"{clients.IMAGE_NAME}:latest"
 @pytest.fixture(scope="module")
 def daemon(binary):
     ensure_tools("containerd", "ctr", "umoci")
-    top = tempfile.mkdtemp(prefix="plx-ctrd-")
-    d = None
-    try:
-        image = build_image(os.path.join(top, "image"))
-        d = Containerd(os.path.join(top, "containerd"), binary, image)
+
+    def setup(d):
         d.start()
         d.import_image()
+    with clients.client_in_tmp("plx-ctrd-", lambda top, image: Containerd(os.path.join(top, "containerd"), binary,
+                                                                          image), setup) as d:
         yield d
-    finally:
-        if d is not None:
-            d.cleanup()
-        clients.unmount_under(top)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture
 def ctr(daemon, request):
     """daemon.ctr, and a fresh container ID; whatever the test leaves under that ID is removed."""
-    cid = "plx-" + re.sub(r"[^A-Za-z0-9.-]+", "-", request.node.name)[:50].strip("-")
+    cid = clients.container_name_for(request)
     yield daemon, cid
     daemon.ctr("task", "kill", "-s", "SIGKILL", cid, check=False)
     daemon.ctr("task", "delete", "--force", cid, check=False)

@@ -9,14 +9,12 @@ the snippet alone selects our runtime.  Everything is removed at the end, failed
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 
 import pytest
 
 import clients
-from clients import Podman, build_image, ensure_tools, pid_alive, wait_for, wait_size
+from clients import Podman, ensure_tools, pid_alive, wait_for, wait_size
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman with cgroupfs needs root on this machine")
 
@@ -26,24 +24,15 @@ IMAGE = f"{clients.IMAGE_NAME}:latest"
 @pytest.fixture(scope="module")
 def podman(binary):
     ensure_tools("podman", "conmon", "umoci")
-    top = tempfile.mkdtemp(prefix="plx-podman-")
-    pm = None
-    try:
-        image = build_image(os.path.join(top, "image"))
-        pm = Podman(os.path.join(top, "podman"), binary, image)
-        pm.setup()
+    with clients.client_in_tmp("plx-podman-", lambda top, image: Podman(os.path.join(top, "podman"), binary, image),
+                               lambda pm: pm.setup()) as pm:
         yield pm
-    finally:
-        if pm is not None:
-            pm.cleanup()
-        clients.unmount_under(top)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture
 def name(podman, request):
     """A container name for this test; the container is force-removed afterwards."""
-    n = "plx-" + re.sub(r"[^A-Za-z0-9.-]+", "-", request.node.name)[:50].strip("-")
+    n = clients.container_name_for(request)
     yield n
     podman("rm", "--force", "--time", "0", n, check=False)
 
