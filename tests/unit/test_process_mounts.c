@@ -84,7 +84,8 @@ static int child_checks(void)
 	return 0;
 }
 
-static void test_mask_readonly_root(void **state)
+/* checks() in a child of its own under a fresh dir (it unshares the mount namespace); 0 = passed. */
+static void run_in_child(int (*checks)(void))
 {
 	int status;
 
@@ -95,13 +96,18 @@ static void test_mask_readonly_root(void **state)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(child_checks());
+		_exit(checks());
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	rmdir(dir);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3)
 		skip(); /* no mount namespaces here */
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_mask_readonly_root(void **state)
+{
+	run_in_child(child_checks);
 }
 
 static void test_option_words(void **state)
@@ -157,22 +163,7 @@ static int child_bind_flags(void)
 
 static void test_bind_mount_flags(void **state)
 {
-	int status;
-
-	if (geteuid() != 0)
-		skip();
-	strcpy(dir, "/tmp/plx-mnt-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(child_bind_flags());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	rmdir(dir);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3)
-		skip(); /* no mount namespaces here */
-	assert_int_equal(WEXITSTATUS(status), 0);
+	run_in_child(child_bind_flags);
 }
 
 int main(void)
