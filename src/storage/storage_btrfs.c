@@ -150,67 +150,26 @@ static int set_limit(const char *path, uint64_t limit, struct plx_err *err)
 	return 0;
 }
 
-static int btrfs_create(struct plx_storage *s, const char *id, uint64_t size_limit, struct plx_err *err)
+/* Made with no size limit when size_limit is 0; a failed limit leaves nothing at path. */
+static int make_volume(const char *path, uint64_t size_limit, struct plx_err *err)
 {
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *tmp = plx_layout_scratch(s->base);
-	int ret;
+	int ret = subvol_create(path, err);
 
-	if (!vol || !tmp)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_init(s->base, err);
-	if (ret < 0)
+	if (ret < 0 || !size_limit)
 		return ret;
-	if (plx_layout_is_dir(vol))
-		return plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
-	/* Made in tmp/ and renamed: a failed limit leaves nothing under the real name. */
-	ret = subvol_create(tmp, err);
+	ret = set_limit(path, size_limit, err);
 	if (ret < 0)
-		return ret;
-	if (size_limit)
-		ret = set_limit(tmp, size_limit, err);
-	if (ret == 0)
-		ret = plx_layout_rename_new(tmp, vol, err);
-	if (ret < 0)
-		drop_subvol(tmp);
+		drop_subvol(path);
 	return ret;
 }
 
-static int btrfs_clone_from(struct plx_storage *s, const char *src, const char *snap, const char *id,
-			    struct plx_err *err)
+/* Copies are atomic and never staged, so the only leftover is the old volume after a rollback. */
+static void drop_rolled_back(const char *path)
 {
-	__do_free char *from = plx_layout_snapshot(s->base, src, snap);
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	int ret;
+	__do_err_clear struct plx_err e = PLX_ERR_INIT;
 
-	if (!from || !vol)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_need_dir(from, "snapshot", err);
-	if (ret == 0 && plx_layout_is_dir(vol))
-		ret = plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
-	if (ret == 0)
-		ret = plx_layout_init(s->base, err);
-	/* Snapshot creation is atomic: it exists afterwards, or nothing was made. */
-	return ret < 0 ? ret : subvol_snapshot(from, vol, false, err);
-}
-
-static int btrfs_snapshot(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
-{
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *dir = plx_layout_snapdir(s->base, id);
-	__do_free char *dst = plx_layout_snapshot(s->base, id, snap);
-	int ret;
-
-	if (!vol || !dir || !dst)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_need_dir(vol, "volume", err);
-	if (ret == 0 && plx_layout_is_dir(dst))
-		ret = plx_err_set(err, EEXIST, "snapshot %s of %s already exists", snap, id);
-	if (ret == 0)
-		ret = plx_layout_init(s->base, err);
-	if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		ret = plx_err_sys(err, errno, "cannot create %s", dir);
-	return ret < 0 ? ret : subvol_snapshot(vol, dst, true, err);
+	if (subvol_delete(path, &e) < 0)
+		log_warn("btrfs: cannot delete %s after rollback: %s", path, plx_err_msg(&e));
 }
 
 static int created_ns(const char *path, int64_t *out, struct plx_err *err)
@@ -234,6 +193,31 @@ static int64_t unknown_size(const char *path)
 
 static const struct plx_layout_snap_ops btrfs_snap_ops = { .created_ns = created_ns, .size = unknown_size };
 
+static const struct plx_layout_acts btrfs_acts = {
+	.snap = &btrfs_snap_ops,
+	.copy = subvol_snapshot, /* atomic: it exists afterwards, or nothing was made */
+	.atomic = true,
+	.drop = drop_rolled_back,
+	.make = make_volume,
+	.unmake = drop_subvol,
+};
+
+static int btrfs_create(struct plx_storage *s, const char *id, uint64_t size_limit, struct plx_err *err)
+{
+	return plx_layout_create(s->base, id, size_limit, &btrfs_acts, err);
+}
+
+static int btrfs_clone_from(struct plx_storage *s, const char *src, const char *snap, const char *id,
+			    struct plx_err *err)
+{
+	return plx_layout_clone_from(s->base, src, snap, id, &btrfs_acts, err);
+}
+
+static int btrfs_snapshot(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
+{
+	return plx_layout_snapshot_take(s->base, id, snap, &btrfs_acts, err);
+}
+
 static int btrfs_list_snapshots(struct plx_storage *s, const char *id, struct plx_storage_snapshot **out,
 				size_t *n, struct plx_err *err)
 {
@@ -242,31 +226,7 @@ static int btrfs_list_snapshots(struct plx_storage *s, const char *id, struct pl
 
 static int btrfs_rollback(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
 {
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *from = plx_layout_snapshot(s->base, id, snap);
-	__do_free char *tmp = plx_layout_scratch(s->base);
-	__do_err_clear struct plx_err e2 = PLX_ERR_INIT;
-	struct plx_storage_snapshot *v = NULL;
-	size_t n = 0;
-	int ret;
-
-	if (!vol || !from || !tmp)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_list(s->base, id, &btrfs_snap_ops, &v, &n, err);
-	if (ret < 0)
-		return ret;
-	ret = plx_layout_check_latest(v, n, id, snap, err);
-	plx_storage_snapshots_free(v, n);
-	if (ret < 0)
-		return ret;
-	ret = subvol_snapshot(from, tmp, false, err);
-	if (ret < 0)
-		return ret;
-	/* Atomic swap; the old volume then sits at tmp and is deleted. */
-	ret = plx_layout_exchange(tmp, vol, err);
-	if (subvol_delete(tmp, &e2) < 0)
-		log_warn("btrfs: cannot delete %s after rollback: %s", tmp, plx_err_msg(&e2));
-	return ret;
+	return plx_layout_rollback(s->base, id, snap, &btrfs_acts, err);
 }
 
 static int btrfs_destroy_snapshot(struct plx_storage *s, const char *id, const char *snap,

@@ -34,8 +34,11 @@ static void drop_scratch(const char *path)
 		log_warn("storage: cannot remove scratch %s: %s", path, plx_err_msg(&e));
 }
 
-/* Copy the tree src to the new path dst (in tmp/); on failure nothing is left at dst. */
-static int copy_tree(const char *src, const char *dst, struct plx_err *err)
+/*
+ * Copy the tree src to the new path dst (in tmp/); on failure nothing is left at dst.
+ * A plain copy cannot be made read-only, so readonly is not honoured.
+ */
+static int copy_tree(const char *src, const char *dst, bool readonly, struct plx_err *err)
 {
 	char *argv[] = { "cp", "-a", "--reflink=auto", "--", (char *)src, (char *)dst, NULL };
 	int ret = plx_storage_run(argv, NULL, err);
@@ -45,82 +48,17 @@ static int copy_tree(const char *src, const char *dst, struct plx_err *err)
 	return ret;
 }
 
-/* Copy src to scratch, then rename it to dst. */
-static int copy_into_place(const char *base, const char *src, const char *dst, struct plx_err *err)
+/* The dir driver has no size limit: dir_create refuses one before this. */
+static int make_volume(const char *path, uint64_t size_limit, struct plx_err *err)
 {
-	__do_free char *tmp = plx_layout_scratch(base);
-	int ret;
-
-	if (!tmp)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = copy_tree(src, tmp, err);
-	if (ret < 0)
-		return ret;
-	ret = plx_layout_rename_new(tmp, dst, err);
-	if (ret < 0)
-		drop_scratch(tmp);
-	return ret;
+	if (mkdir(path, 0755) < 0)
+		return plx_err_sys(err, errno, "cannot create %s", path);
+	return 0;
 }
 
-static int dir_create(struct plx_storage *s, const char *id, uint64_t size_limit, struct plx_err *err)
+static void unmake_volume(const char *path)
 {
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *tmp = plx_layout_scratch(s->base);
-	int ret;
-
-	if (!vol || !tmp)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	if (size_limit)
-		return plx_err_set(err, EOPNOTSUPP,
-				   "storage driver dir cannot limit the size of %s; use zfs or btrfs for a size limit",
-				   id);
-	ret = plx_layout_init(s->base, err);
-	if (ret < 0)
-		return ret;
-	if (plx_layout_is_dir(vol))
-		return plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
-	if (mkdir(tmp, 0755) < 0)
-		return plx_err_sys(err, errno, "cannot create %s", tmp);
-	ret = plx_layout_rename_new(tmp, vol, err);
-	if (ret < 0)
-		rmdir(tmp);
-	return ret;
-}
-
-static int dir_clone_from(struct plx_storage *s, const char *src, const char *snap, const char *id,
-			  struct plx_err *err)
-{
-	__do_free char *from = plx_layout_snapshot(s->base, src, snap);
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	int ret;
-
-	if (!from || !vol)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_need_dir(from, "snapshot", err);
-	if (ret == 0 && plx_layout_is_dir(vol))
-		ret = plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
-	if (ret == 0)
-		ret = plx_layout_init(s->base, err);
-	return ret < 0 ? ret : copy_into_place(s->base, from, vol, err);
-}
-
-static int dir_snapshot(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
-{
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *dir = plx_layout_snapdir(s->base, id);
-	__do_free char *dst = plx_layout_snapshot(s->base, id, snap);
-	int ret;
-
-	if (!vol || !dir || !dst)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_need_dir(vol, "volume", err);
-	if (ret == 0 && plx_layout_is_dir(dst))
-		ret = plx_err_set(err, EEXIST, "snapshot %s of %s already exists", snap, id);
-	if (ret == 0)
-		ret = plx_layout_init(s->base, err);
-	if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		ret = plx_err_sys(err, errno, "cannot create %s", dir);
-	return ret < 0 ? ret : copy_into_place(s->base, vol, dst, err);
+	rmdir(path);
 }
 
 static int created_ns(const char *path, int64_t *out, struct plx_err *err)
@@ -177,6 +115,35 @@ static int64_t tree_size(const char *path)
 
 static const struct plx_layout_snap_ops dir_snap_ops = { .created_ns = created_ns, .size = tree_size };
 
+static const struct plx_layout_acts dir_acts = {
+	.snap = &dir_snap_ops,
+	.copy = copy_tree,
+	.atomic = false,
+	.drop = drop_scratch,
+	.make = make_volume,
+	.unmake = unmake_volume,
+};
+
+static int dir_create(struct plx_storage *s, const char *id, uint64_t size_limit, struct plx_err *err)
+{
+	if (size_limit)
+		return plx_err_set(err, EOPNOTSUPP,
+				   "storage driver dir cannot limit the size of %s; use zfs or btrfs for a size limit",
+				   id);
+	return plx_layout_create(s->base, id, 0, &dir_acts, err);
+}
+
+static int dir_clone_from(struct plx_storage *s, const char *src, const char *snap, const char *id,
+			  struct plx_err *err)
+{
+	return plx_layout_clone_from(s->base, src, snap, id, &dir_acts, err);
+}
+
+static int dir_snapshot(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
+{
+	return plx_layout_snapshot_take(s->base, id, snap, &dir_acts, err);
+}
+
 static int dir_list_snapshots(struct plx_storage *s, const char *id, struct plx_storage_snapshot **out,
 			      size_t *n, struct plx_err *err)
 {
@@ -185,29 +152,7 @@ static int dir_list_snapshots(struct plx_storage *s, const char *id, struct plx_
 
 static int dir_rollback(struct plx_storage *s, const char *id, const char *snap, struct plx_err *err)
 {
-	__do_free char *vol = plx_layout_volume(s->base, id);
-	__do_free char *from = plx_layout_snapshot(s->base, id, snap);
-	__do_free char *tmp = plx_layout_scratch(s->base);
-	struct plx_storage_snapshot *v = NULL;
-	size_t n = 0;
-	int ret;
-
-	if (!vol || !from || !tmp)
-		return plx_err_set(err, ENOMEM, "out of memory");
-	ret = plx_layout_list(s->base, id, &dir_snap_ops, &v, &n, err);
-	if (ret < 0)
-		return ret;
-	ret = plx_layout_check_latest(v, n, id, snap, err);
-	plx_storage_snapshots_free(v, n);
-	if (ret < 0)
-		return ret;
-	ret = copy_tree(from, tmp, err);
-	if (ret < 0)
-		return ret;
-	/* The swap is atomic: the volume is either all old or all restored. */
-	ret = plx_layout_exchange(tmp, vol, err);
-	drop_scratch(tmp);
-	return ret;
+	return plx_layout_rollback(s->base, id, snap, &dir_acts, err);
 }
 
 /* Rename path away into tmp/ and remove it there. */

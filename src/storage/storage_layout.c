@@ -214,3 +214,113 @@ int plx_layout_path(struct plx_storage *s, const char *id, char **out, struct pl
 	*out = plx_layout_volume(s->base, id);
 	return *out ? 0 : plx_err_set(err, ENOMEM, "out of memory");
 }
+
+int plx_layout_create(const char *base, const char *id, uint64_t size_limit, const struct plx_layout_acts *a,
+		      struct plx_err *err)
+{
+	__do_free char *vol = plx_layout_volume(base, id);
+	__do_free char *tmp = plx_layout_scratch(base);
+	int ret;
+
+	if (!vol || !tmp)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plx_layout_init(base, err);
+	if (ret < 0)
+		return ret;
+	if (plx_layout_is_dir(vol))
+		return plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
+	/* Made in tmp/ and renamed: a failure leaves nothing under the real name. */
+	ret = a->make(tmp, size_limit, err);
+	if (ret < 0)
+		return ret;
+	ret = plx_layout_rename_new(tmp, vol, err);
+	if (ret < 0)
+		a->unmake(tmp);
+	return ret;
+}
+
+/* Copy src to the new path dst, through tmp/ unless the copy is atomic itself. */
+static int put_copy(const char *base, const char *src, const char *dst, bool readonly,
+		    const struct plx_layout_acts *a, struct plx_err *err)
+{
+	__do_free char *tmp = NULL;
+	int ret;
+
+	if (a->atomic)
+		return a->copy(src, dst, readonly, err);
+	tmp = plx_layout_scratch(base);
+	if (!tmp)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = a->copy(src, tmp, readonly, err);
+	if (ret < 0)
+		return ret;
+	ret = plx_layout_rename_new(tmp, dst, err);
+	if (ret < 0)
+		a->drop(tmp);
+	return ret;
+}
+
+int plx_layout_clone_from(const char *base, const char *src, const char *snap, const char *id,
+			  const struct plx_layout_acts *a, struct plx_err *err)
+{
+	__do_free char *from = plx_layout_snapshot(base, src, snap);
+	__do_free char *vol = plx_layout_volume(base, id);
+	int ret;
+
+	if (!from || !vol)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plx_layout_need_dir(from, "snapshot", err);
+	if (ret == 0 && plx_layout_is_dir(vol))
+		ret = plx_err_set(err, EEXIST, "volume %s already exists (%s)", id, vol);
+	if (ret == 0)
+		ret = plx_layout_init(base, err);
+	return ret < 0 ? ret : put_copy(base, from, vol, false, a, err);
+}
+
+int plx_layout_snapshot_take(const char *base, const char *id, const char *snap, const struct plx_layout_acts *a,
+			     struct plx_err *err)
+{
+	__do_free char *vol = plx_layout_volume(base, id);
+	__do_free char *dir = plx_layout_snapdir(base, id);
+	__do_free char *dst = plx_layout_snapshot(base, id, snap);
+	int ret;
+
+	if (!vol || !dir || !dst)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plx_layout_need_dir(vol, "volume", err);
+	if (ret == 0 && plx_layout_is_dir(dst))
+		ret = plx_err_set(err, EEXIST, "snapshot %s of %s already exists", snap, id);
+	if (ret == 0)
+		ret = plx_layout_init(base, err);
+	if (ret == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		ret = plx_err_sys(err, errno, "cannot create %s", dir);
+	return ret < 0 ? ret : put_copy(base, vol, dst, true, a, err);
+}
+
+int plx_layout_rollback(const char *base, const char *id, const char *snap, const struct plx_layout_acts *a,
+			struct plx_err *err)
+{
+	__do_free char *vol = plx_layout_volume(base, id);
+	__do_free char *from = plx_layout_snapshot(base, id, snap);
+	__do_free char *tmp = plx_layout_scratch(base);
+	struct plx_storage_snapshot *v = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!vol || !from || !tmp)
+		return plx_err_set(err, ENOMEM, "out of memory");
+	ret = plx_layout_list(base, id, a->snap, &v, &n, err);
+	if (ret < 0)
+		return ret;
+	ret = plx_layout_check_latest(v, n, id, snap, err);
+	plx_storage_snapshots_free(v, n);
+	if (ret < 0)
+		return ret;
+	ret = a->copy(from, tmp, false, err);
+	if (ret < 0)
+		return ret;
+	/* The swap is atomic: the volume is either all old or all restored; the old one then sits at tmp. */
+	ret = plx_layout_exchange(tmp, vol, err);
+	a->drop(tmp);
+	return ret;
+}

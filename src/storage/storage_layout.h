@@ -49,3 +49,31 @@ int plx_layout_list(const char *base, const char *id, const struct plx_layout_sn
 /* Rollback is only to the latest snapshot (as Proxmox VE does); err names the newer ones. */
 int plx_layout_check_latest(const struct plx_storage_snapshot *v, size_t n, const char *what,
 			    const char *snap, struct plx_err *err);
+
+/*
+ * The final acts of a driver on this layout; the shared steps (paths, the
+ * checks, staging in tmp/ and renaming into place) are the plx_layout_*
+ * operations below.
+ */
+struct plx_layout_acts {
+	const struct plx_layout_snap_ops *snap;
+	/* Make the new path dst a copy of the tree src (read-only if asked); on failure nothing is at dst. */
+	int (*copy)(const char *src, const char *dst, bool readonly, struct plx_err *err);
+	/* copy makes dst in one step, so it needs no staging in tmp/. */
+	bool atomic;
+	/* Remove a leftover copy in tmp/, logging (not returning) a failure. */
+	void (*drop)(const char *path);
+	/* Make the new, empty volume path (with the size limit, 0: none); on failure nothing is at path. */
+	int (*make)(const char *path, uint64_t size_limit, struct plx_err *err);
+	/* Remove what make made, after a failed rename. */
+	void (*unmake)(const char *path);
+};
+
+int plx_layout_create(const char *base, const char *id, uint64_t size_limit, const struct plx_layout_acts *a,
+		      struct plx_err *err);
+int plx_layout_clone_from(const char *base, const char *src, const char *snap, const char *id,
+			  const struct plx_layout_acts *a, struct plx_err *err);
+int plx_layout_snapshot_take(const char *base, const char *id, const char *snap, const struct plx_layout_acts *a,
+			     struct plx_err *err);
+int plx_layout_rollback(const char *base, const char *id, const char *snap, const struct plx_layout_acts *a,
+			struct plx_err *err);
