@@ -11,7 +11,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import tempfile
 import weakref
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "integration"))
@@ -30,7 +29,7 @@ class _Shared:
 
     def acquire(self, ctx):
         if self.obj is None:
-            self._top = tempfile.mkdtemp(prefix="plx-bench-clients-")
+            self._top = clients.mkdtemp_hex("plx-bench-clients-")
             try:
                 self.obj = self._make(pathlib.Path(self._top), ctx.runtime.path)
             except (clients.ClientError, subprocess.TimeoutExpired) as e:

@@ -517,12 +517,24 @@ class Podman:
         return [os.path.join(d, e) for e in os.listdir(d) if e.startswith(prefix)]
 
 
+def mkdtemp_hex(prefix):
+    """tempfile.mkdtemp with only hex digits after prefix: podman parses oci:PATH as an image name, where a
+    path component ending in '_' (which mkdtemp may pick) is an invalid reference."""
+    while True:
+        path = os.path.join(tempfile.gettempdir(), prefix + os.urandom(4).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+
+
 @contextlib.contextmanager
 def client_in_tmp(prefix, make, setup):
     """A temporary directory with the test image built in it and a client made there by make(top, image),
     then setup(client); the client is cleaned up and the directory removed afterwards, even when setup
     fails."""
-    top = tempfile.mkdtemp(prefix=prefix)
+    top = mkdtemp_hex(prefix)
     client = None
     try:
         image = build_image(os.path.join(top, "image"))

@@ -311,7 +311,7 @@ def test_ctr_run_exit_status_and_kill(pve, binary, monkeypatch):
 
 def test_podman_run_exit_status_and_kill(pve, binary):
     clients.ensure_tools("podman", "conmon", "umoci")
-    top = tempfile.mkdtemp(prefix="plx-pvereg-podman-")
+    top = clients.mkdtemp_hex("plx-pvereg-podman-")
     pm = None
     try:
         pm = clients.Podman(os.path.join(top, "podman"), binary, clients.build_image(os.path.join(top, "image")))
